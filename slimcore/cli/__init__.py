@@ -1,0 +1,1 @@
+"""The `slimcore` command line: one sub-command module per area."""

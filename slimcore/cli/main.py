@@ -1,0 +1,60 @@
+"""`slimcore` entry point: builds the parser from the sub-command modules and turns our errors into exit 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from slimcore.errors import SlimcoreError
+
+# Each module contributes `register(subparsers)`; its parsers set `func`.
+COMMAND_MODULES = ("slimcore.cli.training",)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as for our own errors
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = _Parser(prog="slimcore", description="Train CNNs toward sparse BN γ, preview and commit channel pruning.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def print_json(value) -> None:
+    """JSON on stdout; NaN/inf become null so the output is valid JSON."""
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    print(json.dumps(clean(value), indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SlimcoreError as e:
+        print(f"slimcore: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("slimcore: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

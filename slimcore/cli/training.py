@@ -1,0 +1,206 @@
+"""`slimcore train | runs | stop | resume`."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from slimcore.config import DEFAULT_PENALTY, DEFAULT_PENALTY_PARAMS, TrainConfig
+
+# CLI flag → penalty parameter name; only flags the user gives are passed to the penalty.
+PENALTY_FLAGS = {"p": "p", "a": "a", "mode": "mode", "alpha": "alpha", "gamma_lr": "gamma_lr",
+                 "ratio": "ratio", "lam_step": "lam_step", "lam_every": "lam_every", "lam_max": "lam_max"}
+
+
+def _names(registry) -> str:
+    return ", ".join(registry.names())
+
+
+def add_runs_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs-dir", default=None, help="run store folder (default: $SLIMCORE_RUNS_DIR or ./runs)")
+
+
+def register(sub) -> None:
+    from slimcore.data import DATASETS
+    from slimcore.models import MODELS
+    from slimcore.penalties import PENALTIES
+
+    d = TrainConfig.__dataclass_fields__
+    t = sub.add_parser("train", help="train a model with a sparsity penalty on BN γ",
+                       description="Train a CNN with a sparsity penalty on its BN scale factors γ. With no "
+                                   "arguments: the default model on the embedded MNIST data (about a minute on a CPU).")
+    t.add_argument("--model", default=d["model"].default, help=f"one of: {_names(MODELS)}")
+    t.add_argument("--dataset", default=d["dataset"].default, help=f"one of: {_names(DATASETS)}")
+    t.add_argument("--data-root", default=None, help="data folder (cifar download target, imagefolder root)")
+    t.add_argument("--penalty", default=None, help=f"one of: {_names(PENALTIES)} (default {DEFAULT_PENALTY})")
+    t.add_argument("--lam", type=float, default=d["lam"].default, help="penalty weight λ ≥ 0")
+    t.add_argument("--p", type=float, default=None, help="lp: exponent, 0 < p < 1 (default 0.5)")
+    t.add_argument("--a", type=float, default=None, help="tl1: shape a > 0 (default 1)")
+    t.add_argument("--mode", default=None, help="l1/lp/tl1: subgradient or proximal")
+    t.add_argument("--alpha", type=float, default=None, help="ista: γ–W rescaling factor (1 = off)")
+    t.add_argument("--gamma-lr", type=float, default=None, help="ista: γ's own learning rate")
+    t.add_argument("--ratio", type=float, default=None, help="tpp: share of filters per layer to prune")
+    t.add_argument("--lam-step", type=float, default=None, help="tpp: λ increment")
+    t.add_argument("--lam-every", type=int, default=None, help="tpp: steps between λ increments")
+    t.add_argument("--lam-max", type=float, default=None, help="tpp: λ ceiling")
+    t.add_argument("--epochs", type=int, default=d["epochs"].default)
+    t.add_argument("--lr", type=float, default=d["lr"].default)
+    t.add_argument("--momentum", type=float, default=d["momentum"].default)
+    t.add_argument("--weight-decay", type=float, default=d["weight_decay"].default)
+    t.add_argument("--batch-size", type=int, default=d["batch_size"].default)
+    t.add_argument("--schedule", default=d["schedule"].default, help="cosine, step or constant")
+    t.add_argument("--seed", type=int, default=d["seed"].default)
+    t.add_argument("--device", default=d["device"].default, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
+    t.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+    t.add_argument("--no-channels-last", action="store_true", help="disable channels_last on CUDA")
+    t.add_argument("--snapshot-every", type=int, default=d["snapshot_every"].default,
+                   help="record γ every N steps (and at each epoch end)")
+    t.add_argument("--workers", type=int, default=d["num_workers"].default, help="data loader workers")
+    t.add_argument("--label", default="", help="a short name shown with the run")
+    t.add_argument("--detach", action="store_true", help="run as a background job and return at once")
+    t.add_argument("--json", action="store_true", help="print a JSON object with run_id")
+    add_runs_dir(t)
+    t.set_defaults(func=cmd_train)
+
+    r = sub.add_parser("runs", help="list runs in the store")
+    r.add_argument("--json", action="store_true")
+    add_runs_dir(r)
+    r.set_defaults(func=cmd_runs)
+
+    s = sub.add_parser("stop", help="stop a running job (it checkpoints first)")
+    s.add_argument("run_id")
+    s.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the job to stop (0: don't)")
+    add_runs_dir(s)
+    s.set_defaults(func=cmd_stop)
+
+    u = sub.add_parser("resume", help="resume a stopped or interrupted run from its last checkpoint")
+    u.add_argument("run_id")
+    u.add_argument("--detach", action="store_true", help="resume as a background job")
+    u.add_argument("--json", action="store_true")
+    add_runs_dir(u)
+    u.set_defaults(func=cmd_resume)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Validated TrainConfig from parsed flags (raises ConfigError before anything is written)."""
+    given = {name: getattr(args, flag) for flag, name in PENALTY_FLAGS.items() if getattr(args, flag) is not None}
+    penalty = args.penalty if args.penalty is not None else DEFAULT_PENALTY
+    # The default penalty's demo parameters apply only to it; another penalty starts from its own defaults.
+    params = {**DEFAULT_PENALTY_PARAMS, **given} if penalty == DEFAULT_PENALTY else given
+    return TrainConfig(
+        model=args.model, dataset=args.dataset, data_root=args.data_root, penalty=penalty, lam=args.lam,
+        penalty_params=params, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
+        weight_decay=args.weight_decay, batch_size=args.batch_size, schedule=args.schedule, seed=args.seed,
+        device=args.device, amp=not args.no_amp, channels_last=not args.no_channels_last,
+        snapshot_every=args.snapshot_every, num_workers=args.workers, label=args.label,
+    )
+
+
+def _finish_payload(store, run_id: str) -> dict:
+    run = store.get_run(run_id)
+    return {"run_id": run_id, "status": run["status"], "message": run["message"],
+            "runs_dir": str(store.root), **{k: run["summary"].get(k) for k in
+                                           ("val_accuracy", "train_accuracy", "sparsity@0.01", "sparsity@0")}}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from slimcore import jobs
+    from slimcore.cli.main import print_json
+    from slimcore.store import RunStore
+    from slimcore.training.observers import ProgressBar
+
+    config = config_from_args(args)
+    config.build_penalty()
+    store = RunStore(args.runs_dir)
+    run_id = jobs.create_run(store, config)
+    if args.detach:
+        pid = jobs.launch(store, run_id)
+        if args.json:
+            print_json({"run_id": run_id, "pid": pid, "status": "starting", "runs_dir": str(store.root)})
+        else:
+            print(f"started run {run_id} (pid {pid}); watch it with `slimcore runs`, stop it with "
+                  f"`slimcore stop {run_id}`")
+        return 0
+    print(f"run {run_id}", file=sys.stderr)
+    status, message = jobs.run_training(store, run_id, observers=[ProgressBar()])
+    return _report(store, run_id, status, message, args.json)
+
+
+def _report(store, run_id: str, status: str, message: str, as_json: bool) -> int:
+    from slimcore.cli.main import print_json
+
+    if as_json:
+        print_json(_finish_payload(store, run_id))
+    else:
+        print(run_id)
+        if message:
+            print(f"{status}: {message}", file=sys.stderr)
+    return 0 if status in ("finished", "stopped") else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from slimcore.cli.main import print_json
+    from slimcore.store import RunStore
+
+    store = RunStore(args.runs_dir)
+    rows = [run_row(run) for run in store.list_runs()]
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print(f"no runs in {store.root}; start one with `slimcore train`.")
+        return 0
+    header = f"{'run':<44} {'kind':<6} {'status':<12} {'model':<14} {'penalty':<8} {'lam':>8} {'val acc':>8} {'|γ|<1e-2':>9}"
+    print(header)
+    for r in rows:
+        acc = "" if r["val_accuracy"] is None else f"{r['val_accuracy']:.4f}"
+        sp = "" if r["sparsity@0.01"] is None else f"{r['sparsity@0.01']:.1%}"
+        print(f"{r['run_id']:<44} {r['kind']:<6} {r['status']:<12} {str(r['model']):<14} {str(r['penalty']):<8} "
+              f"{r['lam'] if r['lam'] is not None else '':>8} {acc:>8} {sp:>9}")
+    return 0
+
+
+def run_row(run: dict) -> dict:
+    """One run as the flat JSON object `slimcore runs --json` prints."""
+    cfg, summary = run["config"], run["summary"]
+    return {
+        "run_id": run["id"], "kind": run["kind"], "parent": run["parent"], "status": run["status"],
+        "message": run["message"], "pid": run["pid"], "progress": run["progress"],
+        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["created"])),
+        "model": cfg.get("model"), "dataset": cfg.get("dataset"), "penalty": cfg.get("penalty"),
+        "lam": cfg.get("lam"), "penalty_params": cfg.get("penalty_params"), "epochs": cfg.get("epochs"),
+        "epoch": summary.get("epoch"), "val_accuracy": summary.get("val_accuracy"),
+        "sparsity@0.01": summary.get("sparsity@0.01"), "sparsity@0": summary.get("sparsity@0"),
+    }
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from slimcore import jobs
+    from slimcore.store import RunStore
+
+    store = RunStore(args.runs_dir)
+    jobs.stop_training(store, args.run_id)
+    deadline = time.time() + max(args.wait, 0)
+    while time.time() < deadline and store.get_run(args.run_id)["status"] in ("starting", "running"):
+        time.sleep(0.2)
+    print(f"run {args.run_id}: {store.get_run(args.run_id)['status']}")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from slimcore import jobs
+    from slimcore.cli.main import print_json
+    from slimcore.store import RunStore
+    from slimcore.training.observers import ProgressBar
+
+    store = RunStore(args.runs_dir)
+    jobs.check_resumable(store, args.run_id)
+    if args.detach:
+        pid = jobs.resume_training(store, args.run_id)
+        if args.json:
+            print_json({"run_id": args.run_id, "pid": pid, "status": "starting"})
+        else:
+            print(f"resumed run {args.run_id} (pid {pid})")
+        return 0
+    status, message = jobs.run_training(store, args.run_id, resume=True, observers=[ProgressBar()])
+    return _report(store, args.run_id, status, message, args.json)

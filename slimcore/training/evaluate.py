@@ -1,0 +1,30 @@
+"""Accuracy and loss of a model on a data split."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+from slimcore.training.batches import iterate_batches, sequential_batches
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, dataset: Dataset, device: torch.device | str = "cpu",
+             batch_size: int = 500, num_workers: int = 0) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of `model` in eval mode; restores the model's mode after."""
+    was_training = model.training
+    model.eval()
+    device = torch.device(device)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    n = 0
+    for x, y in iterate_batches(dataset, sequential_batches(len(dataset), batch_size), device, num_workers):
+        logits = model(x)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+        correct += (logits.argmax(1) == y).sum()
+        n += y.numel()
+    model.train(was_training)
+    if n == 0:
+        return float("nan"), float("nan")
+    return loss_sum.item() / n, correct.item() / n

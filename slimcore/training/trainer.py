@@ -1,0 +1,220 @@
+"""Trainer: SGD on a zoo model with a sparsity penalty on BN γ; announces events, checkpoints, resumes."""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+
+from slimcore.config import TrainConfig
+from slimcore.data import load_dataset
+from slimcore.devices import choose_device
+from slimcore.errors import CheckpointError
+from slimcore.models import create_model
+from slimcore.penalties import PenaltyContext, bn_layers
+from slimcore.store.checkpoints import save_checkpoint
+from slimcore.training.batches import batch_generator, epoch_batches, iterate_batches, steps_per_epoch
+from slimcore.training.evaluate import evaluate
+from slimcore.training.events import EpochInfo, Observer, Snapshot, StepInfo
+from slimcore.training.schedules import make_scheduler
+from slimcore.training.snapshots import capture, sparsity_figures
+
+CHECKPOINT_FORMAT = "slimcore-train-checkpoint"
+
+
+def _divergence_message(cfg: TrainConfig, step: int) -> str:
+    return (f"loss became NaN/inf at step {step}: lower the learning rate (--lr, now {cfg.lr:g}) "
+            f"or the penalty weight (--lam, now {cfg.lam:g}); the last good checkpoint is kept.")
+
+
+class Trainer:
+    """Builds data, model, penalty and optimizer from a TrainConfig; `fit()` runs to the end or a stop."""
+
+    def __init__(self, config: TrainConfig, observers: Iterable[Observer] = (),
+                 stop_requested: Callable[[], bool] | None = None, checkpoint_path: str | Path | None = None,
+                 data=None) -> None:
+        self.config = config
+        self.observers = list(observers)
+        self.stop_requested = stop_requested or (lambda: False)
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.device = choose_device(config.device)
+        self.data = data if data is not None else load_dataset(config.dataset, root=config.data_root, seed=config.seed)
+        torch.manual_seed(config.seed)
+        self.model = create_model(config.model, self.data.num_classes, self.data.in_channels, self.data.image_size)
+        self.model.to(self.device)
+        cuda = self.device.type == "cuda"
+        if cuda and config.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.bns = [bn for _, bn in bn_layers(self.model)]
+        self.layers = [{"name": name, "size": bn.num_features} for name, bn in bn_layers(self.model)]
+        self.steps_per_epoch = steps_per_epoch(len(self.data.train), config.batch_size)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.penalty = config.build_penalty()
+        self.ctx = PenaltyContext(step=0, epoch=0, total_steps=self.total_steps, lr=config.lr,
+                                  sample_input=self._sample_input())
+        self.penalty.setup(self.model, self.ctx)
+        groups = self.penalty.optimizer_groups(self.model, config.lr, config.momentum, config.weight_decay)
+        self.optimizer = torch.optim.SGD(groups if groups else self.model.parameters(), lr=config.lr,
+                                         momentum=config.momentum, weight_decay=config.weight_decay)
+        self.scheduler = make_scheduler(self.optimizer, config.schedule, self.total_steps)
+        self.amp_dtype = None
+        if cuda and config.amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self._epoch_sums = [0.0, 0.0, 0]  # loss sum, correct, samples of the current epoch so far
+
+    def _sample_input(self) -> torch.Tensor:
+        x, _ = self.data.train[0]
+        return x.unsqueeze(0).to(self.device)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        state = {
+            "format": CHECKPOINT_FORMAT, "version": 1, "config": self.config.to_dict(),
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+            "penalty": self.penalty.state_dict(), "step": self.step, "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch, "epoch_sums": list(self._epoch_sums),
+            "rng": torch.get_rng_state(), "layers": self.layers,
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError("this file is not a slimcore training checkpoint; resume needs one "
+                                  "written by `slimcore train`.")
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as e:
+            raise CheckpointError(f"the checkpoint belongs to another architecture than {self.config.model!r}: "
+                                  f"{str(e).splitlines()[0][:200]}") from e
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.penalty.load_state_dict(state["penalty"])
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        self._epoch_sums = list(state["epoch_sums"])
+        torch.set_rng_state(state["rng"])
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+
+    def save_checkpoint(self) -> None:
+        """Writes the checkpoint atomically; a failure is reported and training goes on."""
+        if self.checkpoint_path is None:
+            return
+        try:
+            save_checkpoint(self.state_dict(), self.checkpoint_path)
+        except CheckpointError as e:
+            self._emit("on_warning", str(e))
+            return
+        self._emit("on_checkpoint", self.checkpoint_path, self.step, self._fractional_epoch())
+
+    # -- the loop --------------------------------------------------------------------------------
+    def _emit(self, event: str, *args) -> None:
+        for obs in self.observers:
+            getattr(obs, event)(self, *args)
+
+    def _fractional_epoch(self) -> float:
+        return self.epoch + self.batch_in_epoch / self.steps_per_epoch
+
+    def snapshot(self, at_epoch_end: bool) -> Snapshot:
+        gamma, beta = capture(self.bns)
+        if gamma.is_pinned():
+            torch.cuda.current_stream(self.device).synchronize()
+        return Snapshot(self.step, self._fractional_epoch(), at_epoch_end, gamma.numpy(), beta.numpy())
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def fit(self) -> tuple[str, str]:
+        """Trains to the last epoch or until a stop is requested; returns (status, message)."""
+        cfg = self.config
+        self.model.train()
+        self._emit("on_start")
+        if self.step == 0:
+            self._emit("on_snapshot", self.snapshot(at_epoch_end=False))
+        loss_acc = torch.zeros((), device=self.device)
+        correct_acc = torch.zeros((), device=self.device, dtype=torch.long)
+        seen = 0
+        while self.epoch < cfg.epochs:
+            t0 = time.perf_counter()
+            batches = epoch_batches(len(self.data.train), cfg.batch_size, cfg.seed, self.epoch, self.batch_in_epoch)
+            for x, y in iterate_batches(self.data.train, batches, self.device, cfg.num_workers):
+                if self.data.augment is not None:
+                    x = self.data.augment(x, batch_generator(cfg.seed, self.epoch, self.batch_in_epoch))
+                if self.device.type == "cuda" and cfg.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                lr = self.optimizer.param_groups[0]["lr"]
+                self.ctx.step, self.ctx.epoch, self.ctx.lr = self.step, self.epoch, lr
+                with self._autocast():
+                    logits = self.model(x)
+                    loss = F.cross_entropy(logits.float(), y)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+                self.penalty.after_backward(self.model, self.ctx)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.penalty.after_step(self.model, self.ctx)
+                self.scheduler.step()
+                loss_acc += loss.detach() * y.numel()
+                correct_acc += (logits.detach().argmax(1) == y).sum()
+                seen += y.numel()
+                self.step += 1
+                self.batch_in_epoch += 1
+                last_batch = self.batch_in_epoch == self.steps_per_epoch
+                if self.step % cfg.snapshot_every == 0 or last_batch:
+                    loss_sum, correct = loss_acc.item(), correct_acc.item()
+                    if not math.isfinite(loss_sum):
+                        return self._finish("diverged", _divergence_message(cfg, self.step))
+                    self._epoch_sums = [self._epoch_sums[0] + loss_sum, self._epoch_sums[1] + correct,
+                                        self._epoch_sums[2] + seen]
+                    self._emit("on_step", StepInfo(self.step, self._fractional_epoch(), loss_sum / seen,
+                                                   correct / seen, lr, self.step / self.total_steps))
+                    if self.step % cfg.snapshot_every == 0 and not last_batch:
+                        self._emit("on_snapshot", self.snapshot(at_epoch_end=False))
+                    loss_acc.zero_()
+                    correct_acc.zero_()
+                    seen = 0
+                    if self.stop_requested() and not last_batch:
+                        self.save_checkpoint()
+                        return self._finish("stopped", f"stopped at step {self.step}; resume to continue.")
+            self._end_epoch(time.perf_counter() - t0)
+            if self.stop_requested() and self.epoch < cfg.epochs:
+                return self._finish("stopped", f"stopped after epoch {self.epoch}; resume to continue.")
+        self.penalty.teardown(self.model)
+        self.save_checkpoint()
+        return self._finish("finished", "")
+
+    def _end_epoch(self, seconds: float) -> None:
+        loss_sum, correct, n = self._epoch_sums
+        val_loss, val_acc = evaluate(self.model, self.data.val, self.device)
+        self.model.train()
+        snap = self.snapshot(at_epoch_end=True)
+        info = EpochInfo(epoch=self.epoch + 1, step=self.step, train_loss=loss_sum / max(n, 1),
+                         train_accuracy=correct / max(n, 1), val_loss=val_loss, val_accuracy=val_acc,
+                         lr=self.optimizer.param_groups[0]["lr"], sparsity=sparsity_figures(snap.gamma),
+                         seconds=seconds)
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self._epoch_sums = [0.0, 0.0, 0]
+        snap.epoch = float(self.epoch)
+        self._emit("on_snapshot", snap)
+        self._emit("on_epoch_end", info)
+        if self.epoch < self.config.epochs:
+            self.save_checkpoint()
+
+    def _finish(self, status: str, message: str) -> tuple[str, str]:
+        self._emit("on_end", status, message)
+        return status, message
