@@ -73,12 +73,12 @@ class ProgressBar(Observer):
     def on_epoch_end(self, trainer, info: EpochInfo) -> None:
         if self.bar is not None:
             near_zero = info.sparsity.get("sparsity@0.01", 0.0)
-            self.bar.write(f"epoch {info.epoch}: val acc {info.val_accuracy:.4f}  train acc "
+            self.bar.write(file=self.stream, s=f"epoch {info.epoch}: val acc {info.val_accuracy:.4f}  train acc "
                            f"{info.train_accuracy:.4f}  |γ|<1e-2: {near_zero:.1%}  ({info.seconds:.1f} s)")
 
     def on_warning(self, trainer, message: str) -> None:
         if self.bar is not None:
-            self.bar.write(f"warning: {message}")
+            self.bar.write(file=self.stream, s=f"warning: {message}")
 
     def on_end(self, trainer, status: str, message: str) -> None:
         if self.bar is not None:

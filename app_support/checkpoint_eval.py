@@ -1,0 +1,73 @@
+"""Evaluating an uploaded checkpoint safely: tensors only (`weights_only`), keys and shapes checked by the model."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from slimcore.errors import CheckpointError, SlimcoreError
+
+TRAIN_FORMAT = "slimcore-train-checkpoint"
+
+
+def load_uploaded(data: bytes) -> dict[str, Any]:
+    """The checkpoint's dictionary; anything but plain tensors and values is refused without running code."""
+    import torch
+
+    if not data:
+        raise CheckpointError("the uploaded file is empty; upload a model.pt written by slimcore.")
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as e:  # garbage, truncation and refused pickles raise several types
+        raise CheckpointError(
+            "the upload is not a valid checkpoint: it is truncated or corrupted, or it holds objects other than "
+            "tensors and plain values, which are refused for safety. Upload a model.pt or last.pt written by "
+            "slimcore.") from e
+    if not isinstance(state, dict):
+        raise CheckpointError("the upload is not a slimcore checkpoint (expected a dictionary of tensors).")
+    return state
+
+
+def evaluate_checkpoint(data: bytes, device: str = "cpu") -> dict[str, Any]:
+    """Test accuracy, parameter count and architecture of an uploaded training checkpoint or pruned model."""
+    state = load_uploaded(data)
+    if state.get("format") == TRAIN_FORMAT:
+        return _evaluate_training_checkpoint(state, device)
+    try:
+        from slimcore import pruning
+    except ImportError:
+        pruning = None
+    loader = getattr(pruning, "evaluate_state", None) if pruning is not None else None
+    if loader is not None:
+        try:
+            return loader(state, device=device)
+        except SlimcoreError:
+            raise
+        except Exception as e:
+            raise CheckpointError(f"the upload does not describe a pruned slimcore model: {e}") from e
+    raise CheckpointError(
+        "the upload is not a slimcore checkpoint: expected a training checkpoint (last.pt of a run) or a "
+        "pruned model.pt exported by the Prune page.")
+
+
+def _evaluate_training_checkpoint(state: dict, device: str) -> dict[str, Any]:
+    from slimcore.config import TrainConfig
+    from slimcore.data import load_dataset
+    from slimcore.models import create_model
+    from slimcore.training.evaluate import evaluate
+
+    config = TrainConfig.from_dict(dict(state.get("config") or {}))
+    data = load_dataset(config.dataset, root=config.data_root, seed=config.seed)
+    model = create_model(config.model, data.num_classes, data.in_channels, data.image_size)
+    weights = state.get("model")
+    if not isinstance(weights, dict):
+        raise CheckpointError("the checkpoint has no model weights.")
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        raise CheckpointError(f"the weights do not fit a {config.model!r}: {str(e).splitlines()[0][:200]}") from e
+    loss, accuracy = evaluate(model, data.test, device)
+    return {
+        "kind": "training checkpoint", "model": config.model, "dataset": config.dataset,
+        "epoch": state.get("epoch"), "test_accuracy": accuracy, "test_loss": loss,
+        "params": sum(p.numel() for p in model.parameters()),
+    }

@@ -1,0 +1,169 @@
+"""Train: choose data, model and penalty, start a background job, and watch BN γ move while it trains."""
+import time
+
+import streamlit as st
+
+from app_support.errors import show_error, user_errors
+from app_support.layout import page_setup
+from app_support.live import format_seconds, run_feed
+from app_support.penalty_form import penalty_inputs
+from app_support.runs import age, pick_run, set_url_run, url_run
+from app_support.state import keep, seed
+from app_support.store import devices, get_store
+from slimcore import jobs
+from slimcore.config import TrainConfig
+from slimcore.data import DATASETS
+from slimcore.errors import ConfigError, SlimcoreError
+from slimcore.models import MODELS
+from slimcore.penalties import PENALTIES
+from slimcore.store.schema import ACTIVE_STATUSES
+from slimcore.viz import gamma_heatmap, gamma_histogram, layer_gamma, training_curves
+
+page_setup("Train")
+store = get_store()
+DEFAULTS = TrainConfig()
+ALL_LAYERS = "all layers"
+
+st.title("Train")
+st.caption("Train a CNN with a sparsity penalty on its BatchNorm scales γ; channels whose γ reaches (near) zero "
+           "can be pruned afterwards.")
+
+runs = store.list_runs(kind="train")
+current = url_run(store) or (runs[0]["id"] if runs else None)
+run = store.get_run(current) if current else None
+active = bool(run and run["status"] in ACTIVE_STATUSES)
+
+# -- settings ---------------------------------------------------------------------------------------------
+with st.expander("Settings of a new run", expanded=not active):
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        names = DATASETS.names()
+        seed("t:dataset", DEFAULTS.dataset, names)
+        dataset = st.selectbox("data set", names, key="t:dataset", help=DATASETS.describe(DEFAULTS.dataset))
+        keep("t:dataset")
+        st.caption(DATASETS.describe(dataset))
+        names = MODELS.names()
+        seed("t:model", DEFAULTS.model, names)
+        model = st.selectbox("model", names, key="t:model")
+        keep("t:model")
+        st.caption(MODELS.describe(model))
+        found = devices()
+        choices = ["auto", *found]
+        seed("t:device", DEFAULTS.device, choices)
+        device = st.selectbox("device", choices, key="t:device",
+                              help="auto picks the best device present: cuda, then mps, then cpu")
+        keep("t:device")
+        st.caption("GPU present: " + ("yes (" + ", ".join(d for d in found if d != "cpu") + ")"
+                                      if len(found) > 1 else "no, training uses the CPU"))
+    with c2:
+        names = PENALTIES.names()
+        seed("t:penalty", DEFAULTS.penalty, names)
+        penalty = st.selectbox("penalty on γ", names, key="t:penalty")
+        keep("t:penalty")
+        st.caption(PENALTIES.describe(penalty))
+        initial = DEFAULTS.penalty_params if penalty == DEFAULTS.penalty else None
+        penalty_params = penalty_inputs(penalty, initial, key="t:pp")
+    with c3:
+        seed("t:lam", DEFAULTS.lam)
+        lam = st.number_input("λ (penalty weight)", key="t:lam", format="%g", step=1e-5)
+        keep("t:lam")
+        seed("t:epochs", DEFAULTS.epochs)
+        epochs = st.number_input("epochs", key="t:epochs", step=1)
+        keep("t:epochs")
+        seed("t:lr", DEFAULTS.lr)
+        lr = st.number_input("learning rate", key="t:lr", format="%g", step=0.01)
+        keep("t:lr")
+        seed("t:batch", DEFAULTS.batch_size)
+        batch_size = st.number_input("batch size", key="t:batch", step=16)
+        keep("t:batch")
+    if st.button("Start training", type="primary", key="t:start", disabled=active,
+                 help="a run is active; stop it first" if active else None):
+        try:
+            config = DEFAULTS.replace(dataset=dataset, model=model, penalty=penalty, lam=float(lam),
+                                      penalty_params=penalty_params, epochs=int(epochs), lr=float(lr),
+                                      batch_size=int(batch_size), device=device)
+        except ConfigError as e:
+            st.error(f"Not started: {e}")
+        else:
+            with user_errors("start the run"):
+                new_id = jobs.start_training(config, store)
+                set_url_run(new_id)
+                st.session_state.pop("t:run", None)
+                st.rerun()
+
+# -- the current run --------------------------------------------------------------------------------------
+if run is None:
+    st.info("No run yet: choose the settings above and press **Start training**.")
+    st.stop()
+
+pick_run(runs, key="t:run", default=current, label="Run shown", in_url=True, container=st.sidebar)
+if "run" not in st.query_params:
+    set_url_run(current)
+
+cfg = run["config"]
+head, b1, b2 = st.columns([6, 1, 1], vertical_alignment="bottom")
+params = ", ".join(f"{k}={v}" for k, v in cfg.get("penalty_params", {}).items())
+head.subheader(f"{cfg['model']} on {cfg['dataset']} · {cfg['penalty']} λ={cfg['lam']:g}"
+               + (f" ({params})" if params else ""))
+head.caption(f"run `{run['id']}` · {run['status']} · updated {age(run['updated'])}"
+             + (f" · {run['message']}" if run["message"] else ""))
+if b1.button("Stop", key="t:stop", disabled=not active):
+    with user_errors("stop the run"):
+        jobs.stop_training(store, run["id"])
+        st.toast("Stop requested: the job checkpoints and stops.")
+can_resume = run["status"] in jobs.RESUMABLE
+if b2.button("Resume", key="t:resume", disabled=not can_resume):
+    try:
+        jobs.resume_training(store, run["id"])
+    except SlimcoreError as e:
+        show_error(e, "resume")
+    else:
+        time.sleep(0.3)
+        st.rerun()
+if run["status"] in ("failed", "diverged", "interrupted"):
+    st.error(f"Run {run['status']}: {run['message'] or 'the job ended without a message (see job.log in its folder)'}")
+
+layer_names = [layer["name"] for layer in run["layers"]]
+layer_choice = st.selectbox("γ of layer", [ALL_LAYERS, *layer_names], key="t:layer")
+layer = None if layer_choice == ALL_LAYERS else layer_choice
+
+
+@st.fragment(run_every=1.0 if active else None)
+def live_view(run_id: str, layer: str | None, was_active: bool) -> None:
+    """Re-drawn every second while the job runs: progress, γ now, γ history, curves."""
+    run = store.get_run(run_id)
+    feed = run_feed(store, run)
+    progress = min(max(float(run["progress"] or 0.0), 0.0), 1.0)
+    epochs = run["config"]["epochs"]
+    if run["status"] in ACTIVE_STATUSES:
+        left = feed.time_left(run)
+        eta = f" · about {format_seconds(left)} left" if left is not None else " · estimating time left…"
+        st.progress(progress, text=f"{run['status']}: epoch {min(progress * epochs, epochs):.1f} of {epochs} · "
+                                   f"{progress:.0%}{eta}")
+    else:
+        st.progress(progress, text=f"{run['status']}: {progress:.0%} of {epochs} epochs")
+    summary = run["summary"]
+    m = st.columns(4)
+    m[0].metric("epoch", f"{summary.get('epoch', 0)} / {epochs}")
+    m[1].metric("val accuracy", f"{summary['val_accuracy']:.2%}" if "val_accuracy" in summary else "–")
+    m[2].metric("|γ| < 0.01", f"{summary['sparsity@0.01']:.1%}" if "sparsity@0.01" in summary else "–")
+    m[3].metric("γ exactly 0", f"{summary['sparsity@0']:.1%}" if "sparsity@0" in summary else "–")
+
+    if feed.snapshots and run["layers"]:
+        latest = feed.snapshots[-1]
+        gamma = layer_gamma(latest["gamma"], run["layers"], layer)
+        left_col, right_col = st.columns(2)
+        left_col.plotly_chart(
+            gamma_histogram(gamma, title=f"|γ| at epoch {latest['epoch']:.2f}: {layer or ALL_LAYERS}"),
+            key="t:hist", width="stretch")
+        right_col.plotly_chart(gamma_heatmap(feed.snapshots, run["layers"], layer), key="t:heat",
+                               width="stretch")
+    else:
+        st.info("Waiting for the first γ snapshot (the job is loading data and model)…")
+    if feed.metrics:
+        st.plotly_chart(training_curves(feed.metrics), key="t:curves", width="stretch")
+    if was_active and run["status"] not in ACTIVE_STATUSES:
+        st.rerun()  # the whole page: buttons and the refresh interval follow the new status
+
+
+live_view(run["id"], layer, active)

@@ -1,0 +1,37 @@
+"""The data-set registry and `load_dataset`, the data package's public entry point."""
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from slimcore.data.splits import DataSplits
+from slimcore.errors import ConfigError
+from slimcore.registry import Registry
+
+# Each entry: fn(root: Path | None, seed: int, **options) -> DataSplits, registered by its file.
+DATASETS: Registry[Callable[..., DataSplits]] = Registry("dataset")
+
+
+def default_root() -> Path:
+    """Where downloadable data sets live: $SLIMCORE_DATA, else ~/.cache/slimcore/data."""
+    return Path(os.environ.get("SLIMCORE_DATA") or Path.home() / ".cache" / "slimcore" / "data").expanduser()
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0, **options: Any) -> DataSplits:
+    """Load the registered data set `name` split deterministically by `seed` (options such as image_size pass through)."""
+    loader = DATASETS.get(name)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed must be an integer, got {seed!r}.")
+    accepted = [p for p in inspect.signature(loader).parameters if p not in ("root", "seed")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        allowed = ", ".join(accepted) or "none"
+        raise ConfigError(f"dataset {name!r} has no option {', '.join(unknown)}; its options: {allowed}.")
+    return loader(root=Path(root).expanduser() if root is not None else None, seed=seed, **options)
+
+
+def list_datasets() -> list[str]:
+    """Names of the registered data sets."""
+    return DATASETS.names()

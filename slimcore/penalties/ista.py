@@ -1,0 +1,125 @@
+"""ISTA on BN γ with per-layer compute-weighted ℓ1 and γ–W rescaling (Ye, Lu, Lin, Wang, ICLR 2018)."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from slimcore.errors import ConfigError
+from slimcore.penalties.base import PENALTIES, Penalty, PenaltyContext, bn_layers, check_lam, check_open_range
+from slimcore.penalties.consumers import bn_consumers
+from slimcore.penalties.layer_costs import conv_bn_pairs
+from slimcore.penalties.thresholding import soft_threshold
+
+
+@PENALTIES.register("ista")
+class IstaPenalty(Penalty):
+    """ISTA on BN γ (Ye et al. 2018): own lr μ, soft threshold μ·ρ_l weighted by layer MACs, optional γ–W rescaling α."""
+
+    name = "ista"
+    modes = ("proximal",)
+
+    def __init__(self, lam: float = 1e-4, rho: float | None = None, gamma_lr: float = 0.1, alpha: float = 1.0,
+                 mode: str | None = None) -> None:
+        # ρ is the paper's name for the base ℓ1 weight; lam is the same number under the name every penalty shares.
+        super().__init__(lam if rho is None else check_lam(rho, "rho"), mode)
+        self.gamma_lr = check_open_range(gamma_lr, "gamma_lr", 0.0)
+        self.alpha = check_open_range(alpha, "alpha", 0.0)
+        self.rho_layers: dict[str, float] = {}  # BN name → ρ_l
+        self.rescaled: dict[str, list[str]] = {}  # BN name → consumer layers divided by α (only while rescaled)
+        self._base_lr: float | None = None
+
+    @property
+    def rho(self) -> float:
+        """The base ℓ1 weight ρ (= lam)."""
+        return self.lam
+
+    def value(self, x: Tensor) -> Tensor:
+        return self.lam * x.abs()
+
+    def prox(self, x: Tensor, step: float) -> Tensor:
+        return soft_threshold(x, step * self.lam)
+
+    def grad(self, x: Tensor) -> Tensor:
+        return self.lam * torch.sign(x)
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "rho": self.lam, "gamma_lr": self.gamma_lr, "alpha": self.alpha}
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def setup(self, model: nn.Module, ctx: PenaltyContext) -> None:
+        """Weighs each layer's ρ by its conv MACs and, if alpha != 1, rescales γ, β by α and consumers by 1/α."""
+        if ctx is None or ctx.sample_input is None:
+            raise ValueError("the ista penalty needs ctx.sample_input to weigh layers by their compute")
+        pairs = conv_bn_pairs(model, ctx.sample_input)
+        macs = [p.macs for p in pairs]
+        mean = sum(macs) / len(macs) if macs and sum(macs) > 0 else 0.0
+        # Ye et al. 2018, §4: heavier layers get proportionally more ℓ1 pressure; mean_l ρ_l = ρ.
+        self.rho_layers = {p.bn: self.lam * (p.macs / mean if mean > 0 else 1.0) for p in pairs}
+        self.rescaled = {}
+        if self.alpha != 1.0:
+            try:
+                consumers = bn_consumers(model)
+            except ConfigError as e:
+                raise ConfigError(f"ista: γ–W rescaling (alpha={self.alpha:g}) is unsupported for this model: {e} "
+                                  f"Use alpha=1.0.") from None
+            self.rescaled = {bn: cs for bn, cs in consumers.items() if cs}
+            self._scale(model, undo=False)
+
+    def _scale(self, model: nn.Module, undo: bool) -> None:
+        # γ–W rescaling, Ye et al. 2018 §3: BN·α then ReLU/pool then W/α computes the same function (ReLU is
+        # positively homogeneous), while the ℓ1 pressure on the smaller γ bites harder.
+        modules = dict(model.named_modules())
+        a = self.alpha
+        with torch.no_grad():
+            for bn_name, consumer_names in self.rescaled.items():
+                bn = modules[bn_name]
+                bn_params = [p for p in (bn.weight, bn.bias) if p is not None]
+                weights = [modules[c].weight for c in consumer_names]
+                # undo multiplies/divides by α itself (not by 1/α): the round trip is exact for α a power of two
+                times_a, over_a = (weights, bn_params) if undo else (bn_params, weights)
+                for p in times_a:
+                    p.mul_(a)
+                for p in over_a:
+                    p.div_(a)
+
+    def optimizer_groups(self, model: nn.Module, lr: float, momentum: float,
+                         weight_decay: float) -> list[dict]:
+        """Every BN γ in its own group: lr μ, no momentum, no weight decay (ISTA's plain gradient step)."""
+        self._base_lr = float(lr)
+        gammas = [bn.weight for _, bn in bn_layers(model) if bn.weight is not None and bn.weight.requires_grad]
+        ids = {id(g) for g in gammas}
+        rest = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+        return [
+            {"params": rest, "lr": lr, "momentum": momentum, "weight_decay": weight_decay},
+            {"params": gammas, "lr": self.gamma_lr, "momentum": 0.0, "weight_decay": 0.0},
+        ]
+
+    def current_gamma_lr(self, ctx: PenaltyContext) -> float:
+        """μ at this step: the scheduler scales the γ group like the main one, so μ·(lr now / lr at start)."""
+        if self._base_lr is None or self._base_lr <= 0:
+            return self.gamma_lr
+        return self.gamma_lr * ctx.lr / self._base_lr
+
+    def after_step(self, model: nn.Module, ctx: PenaltyContext) -> None:
+        """γ ← soft_threshold(γ, μ·ρ_l) on each BN layer (the proximal half of ISTA)."""
+        mu = self.current_gamma_lr(ctx)
+        with torch.no_grad():
+            for name, bn in bn_layers(model):
+                if bn.weight is None or not bn.weight.requires_grad:
+                    continue
+                bn.weight.copy_(soft_threshold(bn.weight, mu * self.rho_layers.get(name, self.lam)))
+
+    def teardown(self, model: nn.Module) -> None:
+        """Undoes the γ–W rescaling (γ, β ÷ α; consumer weights × α)."""
+        if self.rescaled:
+            self._scale(model, undo=True)
+            self.rescaled = {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rho_layers": dict(self.rho_layers), "rescaled": {k: list(v) for k, v in self.rescaled.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rho_layers = dict(state.get("rho_layers", self.rho_layers))
+        self.rescaled = {k: list(v) for k, v in state.get("rescaled", self.rescaled).items()}

@@ -1,0 +1,135 @@
+"""TPP, trainability preserving pruning (Wang & Fu, ICLR 2023): decorrelate and fade the filters chosen to go."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from slimcore.errors import ConfigError
+from slimcore.penalties.base import (PENALTIES, Penalty, PenaltyContext, check_lam, check_open_range,
+                                     check_positive_int)
+from slimcore.penalties.layer_costs import conv_bn_pairs
+
+
+@PENALTIES.register("tpp")
+class TppPenalty(Penalty):
+    """TPP (Wang & Fu 2023): fix the smallest-ℓ1 filters per conv, push their Gram entries and BN γ, β to 0, λ growing."""
+
+    name = "tpp"
+    modes = ("subgradient",)
+
+    def __init__(self, lam: float = 1e-4, ratio: float = 0.5, lam_step: float = 1e-4, lam_every: int = 10,
+                 lam_max: float = 1.0, mode: str | None = None) -> None:
+        super().__init__(lam, mode)
+        self.ratio = check_open_range(ratio, "ratio", 0.0, 1.0)
+        self.lam_step = check_lam(lam_step, "lam_step")
+        self.lam_every = check_positive_int(lam_every, "lam_every")
+        self.lam_max = check_lam(lam_max, "lam_max")
+        if self.lam_max < self.lam:
+            raise ConfigError(f"tpp: lam_max ({self.lam_max:g}) must be >= the starting lam ({self.lam:g}).")
+        self.current_lam = self.lam
+        self.masks: dict[str, Tensor] = {}  # conv name → bool keep-mask over its filters (True = kept)
+        self.bn_of: dict[str, str] = {}  # conv name → the BN that normalises its output
+
+    def lam_at(self, step: int) -> float:
+        """λ at a global step: +lam_step every lam_every steps, capped at lam_max (TPP/GReg's growing λ)."""
+        return min(self.lam + self.lam_step * (step // self.lam_every), self.lam_max)
+
+    # elementwise: the squared ℓ2 TPP puts on pruned BN γ and β, at the current λ
+    def value(self, x: Tensor) -> Tensor:
+        return self.current_lam * x * x
+
+    def prox(self, x: Tensor, step: float) -> Tensor:
+        return x / (1.0 + 2.0 * step * self.current_lam)
+
+    def grad(self, x: Tensor) -> Tensor:
+        return 2.0 * self.current_lam * x
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "ratio": self.ratio, "lam_step": self.lam_step, "lam_every": self.lam_every,
+                "lam_max": self.lam_max}
+
+    @property
+    def bn_masks(self) -> dict[str, Tensor]:
+        """BN name → bool keep-mask over its channels."""
+        return {self.bn_of[c]: m for c, m in self.masks.items()}
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def setup(self, model: nn.Module, ctx: PenaltyContext) -> None:
+        """Per conv followed by a BN, marks the ⌊ratio·C_out⌋ filters of smallest ℓ1 norm for removal."""
+        if ctx is None or ctx.sample_input is None:
+            raise ValueError("the tpp penalty needs ctx.sample_input to find which conv feeds which BN")
+        modules = dict(model.named_modules())
+        self.masks, self.bn_of = {}, {}
+        for pair in conv_bn_pairs(model, ctx.sample_input):
+            if pair.conv is None or pair.conv in self.masks:
+                continue
+            w = modules[pair.conv].weight.detach()
+            n_out = w.shape[0]
+            n_prune = math.floor(self.ratio * n_out + 1e-9)  # + 1e-9: 0.29·100 must give 29, not 28
+            order = torch.argsort(w.flatten(1).abs().sum(1).cpu(), stable=True)
+            keep = torch.ones(n_out, dtype=torch.bool)
+            keep[order[:n_prune]] = False
+            self.masks[pair.conv] = keep
+            self.bn_of[pair.conv] = pair.bn
+        self.current_lam = self.lam_at(ctx.step)
+
+    def _terms(self, model: nn.Module):
+        modules = dict(model.named_modules())
+        for conv_name, keep in self.masks.items():
+            if bool(keep.all()):
+                continue
+            yield modules[conv_name], modules[self.bn_of[conv_name]], keep
+
+    def penalty_value(self, model: nn.Module) -> Tensor:
+        """The TPP term at the current λ, differentiable: Σ λ‖(WWᵀ)⊙(1−mmᵀ)‖²_F + λ·Σ_pruned (γ² + β²)."""
+        total: Tensor | None = None
+        for conv, bn, keep in self._terms(model):
+            w = conv.weight.flatten(1)
+            k = keep.to(w.device, w.dtype)
+            off = 1.0 - torch.outer(k, k)  # Wang & Fu 2023, Eq. (3): every Gram entry touching a pruned filter
+            term = ((w @ w.T) * off).pow(2).sum()
+            pruned = ~keep.to(w.device)
+            for p in (bn.weight, bn.bias):
+                if p is not None:
+                    term = term + p[pruned].pow(2).sum()
+            total = term if total is None else total + term
+        if total is None:
+            return torch.zeros(())
+        return self.current_lam * total
+
+    def after_backward(self, model: nn.Module, ctx: PenaltyContext) -> None:
+        """Adds ∂/∂W = 4λ((WWᵀ)⊙(1−mmᵀ))W to conv grads and 2λγ, 2λβ to the pruned BN channels' grads."""
+        self.current_lam = lam = self.lam_at(ctx.step)
+        if lam == 0:
+            return
+        with torch.no_grad():
+            for conv, bn, keep in self._terms(model):
+                w = conv.weight.flatten(1)
+                k = keep.to(w.device, w.dtype)
+                g = 4.0 * lam * (((w @ w.T) * (1.0 - torch.outer(k, k))) @ w)
+                _add_grad(conv.weight, g.view_as(conv.weight))
+                pruned = (~keep).to(w.device, w.dtype)
+                for p in (bn.weight, bn.bias):
+                    if p is not None:
+                        _add_grad(p, 2.0 * lam * p * pruned)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"masks": {k: v.clone() for k, v in self.masks.items()}, "bn_of": dict(self.bn_of),
+                "lam": self.current_lam}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.masks = {k: torch.as_tensor(v, dtype=torch.bool).clone() for k, v in state["masks"].items()}
+        self.bn_of = dict(state["bn_of"])
+        self.current_lam = float(state["lam"])
+
+
+def _add_grad(p: Tensor, g: Tensor) -> None:
+    if not p.requires_grad:
+        return
+    if p.grad is None:
+        p.grad = g.clone()
+    else:
+        p.grad.add_(g)

@@ -1,0 +1,10 @@
+"""Figures as pure functions (data in, plotly Figure out): the app draws them, tests call them directly."""
+from slimcore.viz.curves import flops_percent, tradeoff_curve, tradeoff_overlay, training_curves
+from slimcore.viz.gamma import gamma_heatmap, gamma_histogram, gamma_overlay, layer_gamma, split_layers
+from slimcore.viz.layers import layer_widths
+from slimcore.viz.penalty import penalty_curves, penalty_plot
+
+__all__ = [
+    "flops_percent", "gamma_heatmap", "gamma_histogram", "gamma_overlay", "layer_gamma", "layer_widths",
+    "penalty_curves", "penalty_plot", "split_layers", "tradeoff_curve", "tradeoff_overlay", "training_curves",
+]

@@ -1,0 +1,93 @@
+"""Line figures: training curves of a run and accuracy-vs-FLOPs trade-off curves of pruning."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from slimcore.viz.theme import PALETTE, THRESHOLD_COLOR, base_layout
+
+Series = Mapping[str, Sequence[float]]  # {"step": [...], "epoch": [...], "value": [...]}
+
+# (metric name, legend label, panel) in drawing order; panels: 1 loss, 2 accuracy, 3 sparsity.
+_CURVES = (
+    ("train_loss", "train loss", 1), ("val_loss", "val loss", 1),
+    ("train_accuracy", "train acc", 2), ("val_accuracy", "val acc", 2),
+    ("sparsity@0", "|γ| = 0", 3), ("sparsity@0.001", "|γ| < 1e-3", 3),
+    ("sparsity@0.01", "|γ| < 1e-2", 3), ("sparsity@0.1", "|γ| < 0.1", 3),
+)
+_PER_EPOCH = ("val_loss", "val_accuracy")
+
+
+def training_curves(metrics: Mapping[str, Series], height: int = 340) -> go.Figure:
+    """Loss, accuracy and sparsity (share of |γ| under 0, 1e-3, 1e-2, 0.1) against epoch, side by side."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("loss", "accuracy", "sparsity"),
+                        horizontal_spacing=0.07)
+    for i, (name, label, col) in enumerate(_CURVES):
+        series = metrics.get(name)
+        if not series or not series.get("value"):
+            continue
+        per_epoch = name in _PER_EPOCH
+        fig.add_trace(go.Scatter(
+            x=list(series["epoch"]), y=list(series["value"]), name=label, legendgroup=str(col),
+            mode="lines+markers" if per_epoch else "lines",
+            line=dict(color=PALETTE[i % len(PALETTE)], width=2, dash="dot" if per_epoch else "solid"),
+            hovertemplate=f"{label}<br>epoch %{{x:.2f}}: %{{y:.4g}}<extra></extra>",
+        ), row=1, col=col)
+    fig.update_layout(**base_layout("", height), legend=dict(orientation="h", yanchor="top", y=-0.18))
+    fig.update_layout(margin=dict(t=35))
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=3)
+    return fig
+
+
+def flops_percent(point: Mapping, base: Mapping | None, points: Sequence[Mapping] = ()) -> float:
+    """A point's FLOPs as a % of the unpruned model's (of the largest point's when `base` is unknown)."""
+    ref = (base or {}).get("flops") or max((p.get("flops") or 0 for p in points), default=0) or 1
+    return 100.0 * float(point.get("flops") or 0) / float(ref)
+
+
+def tradeoff_curve(points: Sequence[Mapping], current: Mapping | None = None, base: Mapping | None = None,
+                   title: str = "accuracy vs FLOPs") -> go.Figure:
+    """Accuracy against FLOPs % of each pruning point; the current point (and the unpruned model) marked."""
+    pts = sorted(points, key=lambda p: flops_percent(p, base, points))
+    xs = [flops_percent(p, base, points) for p in pts]
+    fig = go.Figure(go.Scatter(
+        x=xs, y=[p.get("accuracy") for p in pts], mode="lines+markers", name="pruned",
+        marker=dict(size=6, color=PALETTE[0]), line=dict(color=PALETTE[0], width=2),
+        customdata=[[p.get("threshold"), 100.0 * float(p.get("params") or 0) / float((base or {}).get("params") or 1)]
+                    for p in pts],
+        hovertemplate="FLOPs %{x:.1f}%<br>accuracy %{y:.2%}<br>threshold %{customdata[0]:.3g}<extra></extra>",
+    ))
+    if base and base.get("accuracy") is not None:
+        fig.add_hline(y=float(base["accuracy"]), line_dash="dot", line_color="gray",
+                      annotation_text=f"unpruned {float(base['accuracy']):.1%}", annotation_position="bottom left")
+    if current is not None:
+        fig.add_trace(go.Scatter(
+            x=[flops_percent(current, base, points)], y=[current.get("accuracy")], mode="markers",
+            name="current", marker=dict(size=15, color=THRESHOLD_COLOR, symbol="diamond",
+                                        line=dict(color="white", width=1.5)),
+            hovertemplate="current<br>FLOPs %{x:.1f}%<br>accuracy %{y:.2%}<extra></extra>",
+        ))
+    fig.update_layout(**base_layout(title), showlegend=False)
+    fig.update_xaxes(title_text="FLOPs (% of unpruned)", range=[0, 102])
+    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
+    return fig
+
+
+def tradeoff_overlay(curves: Mapping[str, tuple[Sequence[Mapping], Mapping | None]]) -> go.Figure:
+    """Several runs' accuracy-vs-FLOPs curves: {label: (points, base)}."""
+    fig = go.Figure()
+    for i, (label, (points, base)) in enumerate(curves.items()):
+        pts = sorted(points, key=lambda p: flops_percent(p, base, points))
+        fig.add_trace(go.Scatter(
+            x=[flops_percent(p, base, points) for p in pts], y=[p.get("accuracy") for p in pts],
+            mode="lines+markers", name=label, marker=dict(size=5), line=dict(color=PALETTE[i % len(PALETTE)]),
+            hovertemplate=f"{label}<br>FLOPs %{{x:.1f}}%<br>accuracy %{{y:.2%}}<extra></extra>",
+        ))
+    fig.update_layout(**base_layout("accuracy vs FLOPs"), legend=dict(orientation="h", yanchor="top", y=-0.2))
+    fig.update_xaxes(title_text="FLOPs (% of unpruned)", range=[0, 102])
+    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
+    return fig

@@ -1,0 +1,50 @@
+"""Penalty shapes for the Learn page: R(x) and its proximal map prox_t(x) side by side."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from slimcore.viz.theme import PALETTE, base_layout
+
+
+def penalty_curves(penalty, step: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(value(x), prox(x, step)) of a penalty object as float64 arrays (its math is elementwise on tensors)."""
+    import torch
+
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    with torch.no_grad():
+        value = penalty.value(xt).double().numpy()
+        prox = penalty.prox(xt, float(step)).double().numpy()
+    return value, prox
+
+
+def penalty_plot(penalties: Mapping[str, object], step: float, x_max: float = 2.0, n: int = 801,
+                 height: int = 420) -> go.Figure:
+    """Left: R(x) of each penalty; right: prox_t(x) for t = `step` (λ·lr when built with λ = 1), with y = x."""
+    x = np.linspace(-x_max, x_max, int(n))
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+                        subplot_titles=("penalty R(x)", f"prox map, t = λ·lr = {step:.3g}"))
+    for i, (label, penalty) in enumerate(penalties.items()):
+        value, prox = penalty_curves(penalty, step, x)
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=x, y=value, name=label, legendgroup=label, line=dict(color=color, width=2),
+                                 hovertemplate=f"{label}<br>R(%{{x:.3f}}) = %{{y:.4g}}<extra></extra>"),
+                      row=1, col=1)
+        zeroed = np.abs(prox) == 0
+        cut = float(np.abs(x[zeroed]).max()) if zeroed.any() else 0.0
+        fig.add_trace(go.Scatter(x=x, y=prox, name=label, legendgroup=label, showlegend=False,
+                                 line=dict(color=color, width=2),
+                                 hovertemplate=(f"{label}<br>prox(%{{x:.3f}}) = %{{y:.4g}}<br>"
+                                                f"zero for |x| ≤ {cut:.3g}<extra></extra>")),
+                      row=1, col=2)
+    fig.add_trace(go.Scatter(x=x, y=x, name="y = x (no penalty)", line=dict(color="gray", dash="dot", width=1),
+                             hoverinfo="skip"), row=1, col=2)
+    fig.update_layout(**base_layout("", height), legend=dict(orientation="h", yanchor="top", y=-0.15))
+    fig.update_layout(margin=dict(t=35))
+    fig.update_xaxes(title_text="x (a BN γ)", zeroline=True)
+    fig.update_yaxes(title_text="R(x)", row=1, col=1)
+    fig.update_yaxes(title_text="γ after one prox step", row=1, col=2, scaleanchor="x2", scaleratio=1)
+    return fig
