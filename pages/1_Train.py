@@ -105,8 +105,6 @@ head, b1, b2 = st.columns([6, 1, 1], vertical_alignment="bottom")
 params = ", ".join(f"{k}={v}" for k, v in cfg.get("penalty_params", {}).items())
 head.subheader(f"{cfg['model']} on {cfg['dataset']} · {cfg['penalty']} λ={cfg['lam']:g}"
                + (f" ({params})" if params else ""))
-head.caption(f"run `{run['id']}` · {run['status']} · updated {age(run['updated'])}"
-             + (f" · {run['message']}" if run["message"] else ""))
 if b1.button("Stop", key="t:stop", disabled=not active):
     with user_errors("stop the run"):
         jobs.stop_training(store, run["id"])
@@ -133,6 +131,8 @@ def live_view(run_id: str, layer: str | None, was_active: bool) -> None:
     """Re-drawn every second while the job runs: progress, γ now, γ history, curves."""
     run = store.get_run(run_id)
     feed = run_feed(store, run)
+    st.caption(f"run `{run['id']}` · **{run['status']}** · updated {age(run['updated'])}"
+               + (f" · {run['message']}" if run["message"] else ""))
     progress = min(max(float(run["progress"] or 0.0), 0.0), 1.0)
     epochs = run["config"]["epochs"]
     if run["status"] in ACTIVE_STATUSES:

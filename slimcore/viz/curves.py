@@ -35,8 +35,9 @@ def training_curves(metrics: Mapping[str, Series], height: int = 340) -> go.Figu
             line=dict(color=PALETTE[i % len(PALETTE)], width=2, dash="dot" if per_epoch else "solid"),
             hovertemplate=f"{label}<br>epoch %{{x:.2f}}: %{{y:.4g}}<extra></extra>",
         ), row=1, col=col)
-    fig.update_layout(**base_layout("", height), legend=dict(orientation="h", yanchor="top", y=-0.18))
-    fig.update_layout(margin=dict(t=35))
+    fig.update_layout(**base_layout("", height),
+                      legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="center", x=0.5))
+    fig.update_layout(margin=dict(t=35, b=80))
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=3)

@@ -1,0 +1,65 @@
+"""Pure look-ups behind the Prune page's slider: points in threshold order, nearest FLOPs target, summaries."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from slimcore.viz import flops_percent
+
+
+def ordered_points(curve: Mapping) -> list[dict]:
+    """The curve's points by increasing threshold (so moving the slider right prunes more)."""
+    return sorted(curve.get("points", []), key=lambda p: float(p["threshold"]))
+
+
+def nearest_index(points: Sequence[Mapping], base: Mapping | None, flops_pct: float) -> int:
+    """Index of the point whose FLOPs % is closest to `flops_pct` (the larger model on a tie)."""
+    if not points:
+        raise ValueError("the curve has no points")
+    return min(range(len(points)),
+               key=lambda i: (abs(flops_percent(points[i], base, points) - flops_pct), -flops_percent(points[i], base, points)))
+
+
+def default_index(points: Sequence[Mapping], base: Mapping | None, tolerance: float = 0.01) -> int:
+    """The most pruned point within `tolerance` of the unpruned accuracy; the middle one when accuracy is unknown."""
+    ref = (base or {}).get("accuracy")
+    if ref is None or not points:
+        return len(points) // 2
+    ok = [i for i, p in enumerate(points) if p.get("accuracy") is not None and p["accuracy"] >= ref - tolerance]
+    return max(ok, key=lambda i: -flops_percent(points[i], base, points)) if ok else 0
+
+
+def channel_totals(curve: Mapping, layers: Sequence[Mapping]) -> dict[str, int]:
+    """Full width of every prunable layer: from the unpruned point when the curve has it, else the run's BN layers."""
+    widths = (curve.get("base") or {}).get("widths")
+    if widths:
+        return {str(k): int(v) for k, v in widths.items()}
+    return {str(layer["name"]): int(layer["size"]) for layer in layers}
+
+
+def ratio(value: Any, reference: Any) -> float | None:
+    """value / reference, or None when either is missing or the reference is 0."""
+    try:
+        return float(value) / float(reference) if reference else None
+    except (TypeError, ValueError):
+        return None
+
+
+def file_paths(report: Any, suffixes: tuple[str, ...] = (".onnx", ".pt")) -> dict[str, Path]:
+    """{suffix: existing file} found anywhere in a commit report (values that are paths ending in a suffix)."""
+    found: dict[str, Path] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+        elif isinstance(value, (str, Path)):
+            path = Path(value)
+            if path.suffix in suffixes and path.suffix not in found and path.is_file():
+                found[path.suffix] = path
+
+    walk(report)
+    return found

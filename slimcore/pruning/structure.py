@@ -1,0 +1,78 @@
+"""What pruning needs to know about a network once: its channel groups, constant consumers and layer shapes;
+and the two models a plan yields from it (masked preview, physically pruned), which compute the same function."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from slimcore.pruning.absorb import absorb
+from slimcore.pruning.constants import ConstantUse, constant_uses
+from slimcore.pruning.cut import cut, mask
+from slimcore.pruning.flops import LayerShape, layer_shapes, network_macs
+from slimcore.pruning.graph import ChannelGroup, channel_groups, removed_per_module
+from slimcore.pruning.plan import Plan
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The architecture facts of one model (weights not included): groups, constant uses, shapes, BN sizes."""
+
+    input_shape: tuple[int, int, int]
+    groups: list[ChannelGroup]
+    uses: dict[str, list[ConstantUse]]
+    shapes: list[LayerShape]
+    bn_sizes: dict[str, int]  # every BN layer in module order → its width
+
+    def removed(self, plan: Plan) -> dict[tuple[str, str], np.ndarray]:
+        """(layer, kind) → removed indices of a plan."""
+        return removed_per_module(self.groups, plan)
+
+    def macs(self, plan: Plan) -> int:
+        """MACs per sample of the model a plan yields (FLOPs = 2 × this)."""
+        return network_macs(self.shapes, self.removed(plan))
+
+    def widths(self, plan: Plan) -> dict[str, int]:
+        """Every BN layer's width after the plan."""
+        removed = self.removed(plan)
+        return {bn: n - len(removed.get((bn, "bn"), ())) for bn, n in self.bn_sizes.items()}
+
+    def empty_plan(self) -> Plan:
+        return tuple(() for _ in self.groups)
+
+
+def analyse(model: nn.Module, input_shape: tuple[int, int, int]) -> Structure:
+    """Traces `model` (unchanged) for inputs of shape (C, H, W)."""
+    example = torch.zeros(1, *input_shape)
+    return Structure(
+        input_shape=tuple(int(v) for v in input_shape),
+        groups=channel_groups(model, example),
+        uses=constant_uses(model),
+        shapes=layer_shapes(model, input_shape),
+        bn_sizes={n: m.num_features for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)},
+    )
+
+
+def absorbed_copy(model: nn.Module, structure: Structure, plan: Plan) -> tuple[nn.Module, dict]:
+    """A copy of `model` in eval mode with the plan's removed constants folded into their consumers."""
+    work = copy.deepcopy(model).eval()
+    removed = structure.removed(plan)
+    absorb(work, structure.uses, removed)
+    return work, removed
+
+
+def masked_model(model: nn.Module, structure: Structure, plan: Plan) -> nn.Module:
+    """The preview model: absorbed, then every weight of a removed channel zeroed (same shapes as `model`)."""
+    work, removed = absorbed_copy(model, structure, plan)
+    mask(work, removed)
+    return work
+
+
+def pruned_model(model: nn.Module, structure: Structure, plan: Plan) -> nn.Module:
+    """The committed model: absorbed, then the removed channels cut out for real."""
+    work, removed = absorbed_copy(model, structure, plan)
+    cut(work, removed)
+    return work
