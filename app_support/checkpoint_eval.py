@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import io
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from slimcore.errors import CheckpointError, SlimcoreError
 
 TRAIN_FORMAT = "slimcore-train-checkpoint"
+PRUNED_FORMAT = "slimcore-pruned-model"
 
 
 def load_uploaded(data: bytes) -> dict[str, Any]:
@@ -28,25 +31,37 @@ def load_uploaded(data: bytes) -> dict[str, Any]:
 
 
 def evaluate_checkpoint(data: bytes, device: str = "cpu") -> dict[str, Any]:
-    """Test accuracy, parameter count and architecture of an uploaded training checkpoint or pruned model."""
+    """Test accuracy, parameter count and architecture of an uploaded training checkpoint or pruned model.pt."""
     state = load_uploaded(data)
     if state.get("format") == TRAIN_FORMAT:
         return _evaluate_training_checkpoint(state, device)
-    try:
-        from slimcore import pruning
-    except ImportError:
-        pruning = None
-    loader = getattr(pruning, "evaluate_state", None) if pruning is not None else None
-    if loader is not None:
-        try:
-            return loader(state, device=device)
-        except SlimcoreError:
-            raise
-        except Exception as e:
-            raise CheckpointError(f"the upload does not describe a pruned slimcore model: {e}") from e
+    if state.get("format") == PRUNED_FORMAT:
+        return _evaluate_pruned(data, device)
     raise CheckpointError(
-        "the upload is not a slimcore checkpoint: expected a training checkpoint (last.pt of a run) or a "
-        "pruned model.pt exported by the Prune page.")
+        "the upload is not a slimcore checkpoint: expected a pruned model.pt (from the Prune page) or a training "
+        "checkpoint (last.pt in a run's folder).")
+
+
+def _evaluate_pruned(data: bytes, device: str) -> dict[str, Any]:
+    from slimcore.data import load_dataset
+    from slimcore.pruning import read_pruned
+    from slimcore.training.evaluate import evaluate
+
+    # read_pruned reads a path (weights_only again) and rebuilds the model from its architecture record.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.pt"
+        path.write_bytes(data)
+        pruned = read_pruned(path)
+    meta = pruned.meta
+    if not meta.get("dataset"):
+        raise CheckpointError("the pruned model does not name the data set it was trained on.")
+    splits = load_dataset(meta["dataset"], root=meta.get("data_root"), seed=meta.get("seed", 0))
+    loss, accuracy = evaluate(pruned.model, splits.test, device)
+    return {
+        "kind": f"pruned model (from run {meta.get('parent', '?')}, {meta.get('ranking', '?')} ranking)",
+        "model": pruned.arch.get("model"), "dataset": meta["dataset"], "test_accuracy": accuracy,
+        "test_loss": loss, "params": sum(p.numel() for p in pruned.model.parameters()),
+    }
 
 
 def _evaluate_training_checkpoint(state: dict, device: str) -> dict[str, Any]:

@@ -67,13 +67,19 @@ class RunFeed:
             self.anchor = (time.time(), float(run["progress"] or 0.0))
 
     def time_left(self, run: dict) -> float | None:
-        """Seconds to the end: from this session's first sight of the run, else from its creation."""
+        """Seconds to the end: from the pace seen in this session, else from the epochs' own timings, else
+        from the run's creation (which counts any time it spent stopped)."""
         progress = float(run["progress"] or 0.0)
         if self.anchor is not None:
             t0, p0 = self.anchor
-            estimate = seconds_left(progress, time.time() - t0, p0)
-            if estimate is not None:
-                return estimate
+            if time.time() - t0 >= 3.0:
+                estimate = seconds_left(progress, time.time() - t0, p0)
+                if estimate is not None:
+                    return estimate
+        epoch_seconds = self.metrics.get("epoch_seconds", {}).get("value")
+        if epoch_seconds:
+            epochs = float(run["config"].get("epochs") or 1)
+            return max((1.0 - progress) * epochs * sum(epoch_seconds) / len(epoch_seconds), 0.0)
         return seconds_left(progress, time.time() - float(run["created"]))
 
 

@@ -12,6 +12,29 @@ def ordered_points(curve: Mapping) -> list[dict]:
     return sorted(curve.get("points", []), key=lambda p: float(p["threshold"]))
 
 
+def distinct_points(points: Sequence[Mapping]) -> list[dict]:
+    """Drops points that cut exactly the channels of the point before (tied scores): each slider step changes the model."""
+    out: list[dict] = []
+    for p in points:
+        if out and p.get("widths") and p.get("widths") == out[-1].get("widths"):
+            continue
+        out.append(dict(p))
+    return out
+
+
+def point_labels(points: Sequence[Mapping]) -> list[str]:
+    """Distinct slider labels for the points' thresholds: as few digits as keep them apart.
+
+    A select slider's value travels as its label, so two points shown alike would be one position.
+    """
+    thresholds = [float(p["threshold"]) for p in points]
+    for digits in range(3, 10):
+        labels = [f"{t:.{digits}g}" for t in thresholds]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"{t:.9g} (#{i + 1})" for i, t in enumerate(thresholds)]
+
+
 def nearest_index(points: Sequence[Mapping], base: Mapping | None, flops_pct: float) -> int:
     """Index of the point whose FLOPs % is closest to `flops_pct` (the larger model on a tie)."""
     if not points:

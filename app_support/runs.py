@@ -11,8 +11,14 @@ from slimcore.store.runs import RunStore
 
 
 def run_label(run: dict) -> str:
-    """'20250101-120000-slimnet-tl1-ab12 · finished' (the id already names model and penalty)."""
-    return f"{run['id']} · {run['status']}"
+    """'20250101-120000-slimnet-tl1-ab12 · mnist5k, λ=0.0001': only what never changes.
+
+    A select box's value travels as its label, so a label that changed between reruns (a status going from
+    running to finished) would no longer map back to its run.
+    """
+    cfg = run.get("config") or {}
+    details = ", ".join(x for x in (cfg.get("dataset"), f"λ={cfg['lam']:g}" if "lam" in cfg else None) if x)
+    return f"{run['id']} · {details}" if details else run["id"]
 
 
 def url_run(store: RunStore) -> str | None:

@@ -20,21 +20,27 @@ else:
     for r in runs:
         cfg, s = r["config"], r["summary"]
         rows.append({
-            "run": r["id"], "kind": r["kind"], "status": r["status"],
-            "created": pd.Timestamp(r["created"], unit="s").strftime("%Y-%m-%d %H:%M"),
-            "model": cfg.get("model"), "data": cfg.get("dataset"), "penalty": cfg.get("penalty"),
-            "λ": cfg.get("lam"), "epochs": cfg.get("epochs"),
-            "accuracy": s.get("val_accuracy"), "|γ|<0.01": s.get("sparsity@0.01"), "γ = 0": s.get("sparsity@0"),
+            "run": r["id"], "status": r["status"], "penalty": cfg.get("penalty"), "λ": cfg.get("lam"),
+            "accuracy": s.get("test_accuracy", s.get("val_accuracy")),
+            "|γ|<0.01": s.get("sparsity@0.01"), "γ = 0": s.get("sparsity@0"), "FLOPs": s.get("flops_ratio"),
+            "epochs": cfg.get("epochs") if r["kind"] == "train" else cfg.get("finetune_epochs"),
+            "model": cfg.get("model"), "data": cfg.get("dataset"), "kind": r["kind"],
         })
     table = pd.DataFrame(rows)
+    numeric = ["λ", "epochs", "accuracy", "FLOPs", "|γ|<0.01", "γ = 0"]
+    table[numeric] = table[numeric].apply(pd.to_numeric, errors="coerce")
+    percent = st.column_config.NumberColumn(format="percent", width="small")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "λ": st.column_config.NumberColumn(format="%.1e"),
-        "accuracy": st.column_config.NumberColumn(format="percent"),
-        "|γ|<0.01": st.column_config.NumberColumn(format="percent"),
-        "γ = 0": st.column_config.NumberColumn(format="percent"),
+        "run": st.column_config.TextColumn(width="large"),
+        "λ": st.column_config.NumberColumn(format="%.1e", width="small"),
+        "epochs": st.column_config.NumberColumn(width="small", help="training epochs, or a prune's fine-tuning epochs"),
+        "accuracy": st.column_config.NumberColumn(format="percent", width="small",
+                                                  help="val accuracy of a training run, test accuracy of a prune"),
+        "FLOPs": st.column_config.NumberColumn(format="percent", width="small", help="a prune's share of the FLOPs"),
+        "|γ|<0.01": percent, "γ = 0": percent,
     })
 
-    with_gamma = [r for r in runs if r["layers"]]
+    with_gamma = [r for r in runs if r["kind"] == "train" and r["layers"]]
     ids = [r["id"] for r in with_gamma]
     default = [r["id"] for r in with_gamma if r["status"] == "finished"][:3] or ids[:3]
     chosen = st.multiselect("Compare runs", ids, default=default, key="r:chosen")
@@ -51,6 +57,8 @@ else:
             right.plotly_chart(tradeoff_overlay(curves), key="r:curves", width="stretch")
         else:
             right.info("No trade-off curve computed for these runs yet: open them on the Prune page.")
+        if curves and len(curves) < len(chosen):
+            right.caption("Runs not opened on the Prune page yet have no curve.")
 
 st.subheader("Evaluate a model file")
 upload_evaluator("r:upload")

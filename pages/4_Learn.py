@@ -62,7 +62,7 @@ for col, (name, pen) in zip(cols, labelled.items()):
     _, prox = penalty_curves(pen, t, x)
     dead = float(x[prox == 0].max()) if (prox == 0).any() else 0.0
     shrink = 1.0 - float(np.interp(1.0, x, prox))
-    col.metric(name, f"0 below {dead:.3g}", f"γ = 1 loses {shrink:.3g}", delta_color="off",
+    col.metric(name, f"0 below {dead:.3g}", f"γ = 1 loses {shrink:.3g}", delta_color="off", delta_arrow="off",
                help="dead zone of the prox map (set exactly to 0) and how much a γ of 1 shrinks in one step")
 
 st.subheader("Many steps on a set of γ")
@@ -76,7 +76,8 @@ for name, pen in labelled.items():
     for _ in range(steps):
         g = penalty_curves(pen, t / 10, g)[1]
     series[f"{name}: {np.mean(g == 0):.0%} zero"] = g
-st.plotly_chart(gamma_overlay(series), key="l:overlay", width="stretch")
+st.plotly_chart(gamma_overlay(series, title=f"|γ| after {steps} proximal steps of t/10"), key="l:overlay",
+                width="stretch")
 st.caption("Without the loss pulling useful channels back, every penalty eventually zeroes everything; in "
            "training the data gradient holds the important γ up, and the penalty decides how cleanly the rest "
            "fall to 0. Steps here use t/10.")

@@ -7,6 +7,7 @@ from slimcore.errors import (
     StoreError,
     TrainingDiverged,
 )
+from slimcore.pruning.loader import load_pruned  # noqa: F401 (public API)
 
 __version__ = "0.1.0"
 

@@ -32,7 +32,10 @@ def test_registry_lists_every_dataset() -> None:
         load_dataset("mnist")
 
 
-@pytest.mark.parametrize("name,sizes,shape", [("mnist5k", (4000, 500, 500), (1, 28, 28)), ("digits", (1257, 270, 270), (1, 8, 8))])
+@pytest.mark.parametrize("name,sizes,shape", [
+    ("mnist5k", (4000, 500, 500), (1, 28, 28)),
+    ("digits", (1257, 270, 270), (1, 8, 8)),
+])
 def test_embedded_sets_sizes_determinism_disjoint(name: str, sizes: tuple, shape: tuple) -> None:
     a, b = load_dataset(name, seed=3), load_dataset(name, seed=3)
     assert isinstance(a, DataSplits) and a.augment is None
@@ -69,7 +72,8 @@ def _pickle(path: Path, obj: dict) -> None:
 
 
 def _batch(n: int, label_key: str, num_classes: int, rng: np.random.Generator) -> dict:
-    return {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), label_key: rng.integers(0, num_classes, n).tolist()}
+    pixels = rng.integers(0, 256, (n, 3072), dtype=np.uint8)  # rows are R, G, B planes of 32×32, as in the real files
+    return {"data": pixels, label_key: rng.integers(0, num_classes, n).tolist()}
 
 
 def _write_cifar10(root: Path, per_batch: int = 20, test: int = 15) -> None:
@@ -135,6 +139,18 @@ def test_cifar_offline_error_says_where_to_put_files(tmp_path: Path, no_network,
     message = str(info.value)
     assert no_network, "the download should have been attempted"
     assert "\n" not in message and str(tmp_path / folder) in message and str(tmp_path / archive) in message
+
+
+def test_cifar_archive_in_root_is_unpacked(tmp_path: Path, no_network) -> None:
+    import tarfile
+
+    _write_cifar10(tmp_path / "src")
+    with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "src" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    assert len(load_dataset("cifar10", root=tmp_path).train) == 90 and not no_network
+    (tmp_path / "cifar-100-python.tar.gz").write_bytes(b"truncated")
+    with pytest.raises(DataError, match="cannot unpack"):
+        load_dataset("cifar100", root=tmp_path)
 
 
 def test_cifar_default_root_from_env(tmp_path: Path, monkeypatch, no_network) -> None:

@@ -9,7 +9,7 @@ import sys
 from slimcore.errors import SlimcoreError
 
 # Each module contributes `register(subparsers)`; its parsers set `func`.
-COMMAND_MODULES = ("slimcore.cli.training",)
+COMMAND_MODULES = ("slimcore.cli.training", "slimcore.cli.pruning")
 
 
 class _Parser(argparse.ArgumentParser):

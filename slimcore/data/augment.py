@@ -7,9 +7,9 @@ import torch.nn.functional as F
 
 def random_crop_flip(batch: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
     """Random crop back to H×W from a zero-padded batch, then a random horizontal flip, per sample."""
+    if padding < 0:
+        raise ValueError(f"padding must be ≥ 0, got {padding}")
     n, _, h, w = batch.shape
-    if n == 0 or padding < 0:
-        return batch
     # Zero in normalised space is the data set's mean colour, a neutral border.
     padded = F.pad(batch, (padding, padding, padding, padding))
     device = generator.device

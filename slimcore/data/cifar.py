@@ -1,13 +1,13 @@
 """CIFAR-10 / CIFAR-100 through torchvision, held in memory as uint8, with a clear error when offline."""
 from __future__ import annotations
 
-import os
 import pickle
+import tarfile
 from pathlib import Path
 
 import torch
 from torchvision.datasets import CIFAR10, CIFAR100
-from torchvision.datasets.utils import download_and_extract_archive
+from torchvision.datasets.utils import download_and_extract_archive, extract_archive
 
 from slimcore.data.augment import random_crop_flip
 from slimcore.data.factory import DATASETS, default_root
@@ -21,23 +21,32 @@ VAL_SIZE = 5000  # held out of the official 50,000 training images
 VAL_FRACTION = 0.1  # for smaller (test) files, where 5,000 would not fit
 
 
+def _expected_files(cls: type, root: str | Path) -> list[Path]:
+    """The batch and meta files torchvision's CIFAR class `cls` reads under root."""
+    names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
+    return [Path(root) / cls.base_folder / name for name in names]
+
+
 class _TrustPresentFiles:
     """Accept CIFAR files that are already in place without their MD5, so hand-made or re-packed files load."""
 
-    def _files(self) -> list[str]:
-        names = [f for f, _ in self.train_list + self.test_list] + [self.meta["filename"]]
-        return [os.path.join(self.root, self.base_folder, f) for f in names]
-
     def _check_integrity(self) -> bool:
-        return all(os.path.isfile(f) for f in self._files())
+        return all(f.is_file() for f in _expected_files(type(self), self.root))
 
     def _load_meta(self) -> None:
-        with open(os.path.join(self.root, self.base_folder, self.meta["filename"]), "rb") as f:
+        with open(Path(self.root) / self.base_folder / self.meta["filename"], "rb") as f:
             self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
     def download(self) -> None:
-        # Same as torchvision's, but through this module's name so tests can stub the network out.
+        # torchvision's, but an archive already in root is unpacked without its MD5, and the download goes
+        # through this module's name so tests can stub the network out.
+        archive = Path(self.root) / self.filename
+        if not self._check_integrity() and archive.is_file():
+            try:
+                extract_archive(str(archive), str(self.root))
+            except (tarfile.TarError, EOFError, OSError) as e:
+                raise DataError(f"cannot unpack {archive} ({e}); delete it or replace it with an intact copy.") from e
         if not self._check_integrity():
             download_and_extract_archive(self.url, self.root, filename=self.filename, md5=self.tgz_md5)
 
@@ -58,7 +67,7 @@ def _load(name: str, cls: type, root: Path | None, seed: int, mean: tuple, std: 
         official_test = cls(str(root), train=False)
     except (OSError, RuntimeError) as e:  # URLError is an OSError; torchvision raises RuntimeError on bad MD5
         reason = " ".join(str(e).split()) or type(e).__name__
-        if all((folder / f).is_file() for f in [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]):
+        if all(f.is_file() for f in _expected_files(cls, root)):
             raise DataError(f"cannot read the {name} files in {folder}/ ({reason}); check their permissions.") from e
         raise DataError(
             f"{name} is not under {root} and could not be downloaded ({reason}); put the extracted "

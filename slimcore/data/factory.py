@@ -20,7 +20,7 @@ def default_root() -> Path:
 
 
 def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0, **options: Any) -> DataSplits:
-    """Load the registered data set `name` split deterministically by `seed` (options such as image_size pass through)."""
+    """Load data set `name`, split deterministically by `seed`; options (e.g. image_size) go to its loader."""
     loader = DATASETS.get(name)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"seed must be an integer, got {seed!r}.")

@@ -30,9 +30,11 @@ def _read_rgb(path: str) -> Image.Image:
 
 
 def _image_folder(folder: Path, image_size: int) -> ImageFolder:
-    transform = transforms.Compose(
-        [transforms.Resize((image_size, image_size)), transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    )
+    transform = transforms.Compose([
+        transforms.Resize((image_size, image_size)),
+        transforms.ToTensor(),
+        transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+    ])
     try:
         return ImageFolder(str(folder), transform=transform, loader=_read_rgb)
     except FileNotFoundError as e:  # torchvision's "no class folder" / "no valid file" cases
@@ -56,7 +58,10 @@ def _split_folders(root: Path, image_size: int, seed: int) -> tuple[ImageFolder,
     n_val = 0 if "val" in parts else max(1, round(HELD_OUT * n))
     n_test = 0 if "test" in parts else max(1, round(HELD_OUT * n))
     if n - n_val - n_test < 1:
-        raise DataError(f"{root / 'train'} has {n} image(s), too few to hold out val/test; add val/ and test/ folders or more images.")
+        raise DataError(
+            f"{root / 'train'} has {n} image(s), too few to hold out val/test; "
+            "add val/ and test/ folders or more images."
+        )
     train, val, test = split_indices(n, n_val, n_test, seed)
     return (
         train_folder,
@@ -68,7 +73,7 @@ def _split_folders(root: Path, image_size: int, seed: int) -> tuple[ImageFolder,
 
 @DATASETS.register("imagefolder", help="your own images: class sub-folders under --data-root")
 def load_imagefolder(root: Path | None, seed: int, image_size: int = 32) -> DataSplits:
-    """Class sub-folders of images (or train/ val/ test/ of them), resized to image_size², split 80/10/10 if not split."""
+    """Class sub-folders of images (or train/ val/ test/ of them) resized to image_size²; 80/10/10 if not split."""
     if root is None:
         raise ConfigError(f"imagefolder needs a folder: pass --data-root PATH laid out as {LAYOUT}.")
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:

@@ -9,11 +9,13 @@ from slimcore.models.layers import init_conv_bn
 
 # (expansion t, output channels c, repeats n, first stride s) — Table 2 of the paper, except that
 # the stem and the 24-channel stage use stride 1 so a 32×32 input ends at 4×4 instead of 1×1.
-CIFAR_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+CIFAR_SETTINGS = [
+    (1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)
+]
 
 
 class InvertedResidual(nn.Module):
-    """1×1 expand-BN-ReLU6 → depthwise 3×3-BN-ReLU6 → 1×1 project-BN (linear bottleneck), residual if shapes match."""
+    """1×1 expand-BN-ReLU6 → depthwise 3×3-BN-ReLU6 → 1×1 project-BN, plus the input when shapes match."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int, expansion: int) -> None:
         super().__init__()

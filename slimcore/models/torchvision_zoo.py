@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import torch
 import torchvision
 from torch import nn
 
@@ -43,30 +44,48 @@ def _mobilenet_v2(num_classes: int, in_channels: int, image_size: int) -> nn.Mod
 
 def _vgg11_bn(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
     """torchvision vgg11_bn, bias-free convs before BN, pools and head fitted to small inputs."""
-    model = torchvision.models.vgg11_bn(weights=None, num_classes=num_classes)
-    layers, size, width = [], image_size, in_channels
-    for layer in model.features:
-        if isinstance(layer, nn.Conv2d):
-            # torchvision keeps a bias that the following BN's β makes redundant; pruning code expects none.
-            layer = _he_conv(width, layer.out_channels, 3, 1)
-            width = layer.out_channels
-        elif isinstance(layer, nn.MaxPool2d):
-            if size // 2 < 1:
-                continue  # a 28×28 input has room for only four of the five pools
-            size //= 2
-        layers.append(layer)
-    model.features = nn.Sequential(*layers)
-    if image_size < SMALL_IMAGE:
-        # Upsampling a 1×1 map to 7×7 would only feed 49 copies of each feature to a 25088-wide linear.
-        model.avgpool = nn.AdaptiveAvgPool2d(1)
-        first = model.classifier[0]
-        model.classifier[0] = nn.Linear(width, first.out_features)
-        nn.init.normal_(model.classifier[0].weight, 0, 0.01)
-        nn.init.zeros_(model.classifier[0].bias)
+    # Built on the meta device: torchvision's init of the 102 M-weight 25088×4096 linear costs ~1 s of CPU
+    # and small inputs replace that layer anyway; _init_vgg below initialises every tensor as torchvision does.
+    with torch.device("meta"):
+        model = torchvision.models.vgg11_bn(weights=None, num_classes=num_classes)
+        layers, size, width = [], image_size, in_channels
+        for layer in model.features:
+            if isinstance(layer, nn.Conv2d):
+                # torchvision keeps a bias that the following BN's β makes redundant; pruning code expects none.
+                layer = nn.Conv2d(width, layer.out_channels, 3, padding=1, bias=False)
+                width = layer.out_channels
+            elif isinstance(layer, nn.MaxPool2d):
+                if size // 2 < 1:
+                    continue  # a 28×28 input has room for only four of the five pools
+                size //= 2
+            layers.append(layer)
+        model.features = nn.Sequential(*layers)
+        if image_size < SMALL_IMAGE:
+            # Upsampling a 1×1 map to 7×7 would only feed 49 copies of each feature to a 25088-wide linear.
+            model.avgpool = nn.AdaptiveAvgPool2d(1)
+            model.classifier[0] = nn.Linear(width, model.classifier[0].out_features)
+    model.to_empty(device="cpu")
+    _init_vgg(model)
     return model
 
 
+def _init_vgg(model: nn.Module) -> None:
+    """torchvision's VGG initialisation, applied to a model materialised from the meta device."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.reset_parameters()  # γ = 1, β = 0 and fresh running statistics
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+
+
 for _arch in ("resnet18", "resnet34", "resnet50"):
-    MODELS.register(f"tv_{_arch}", help=f"torchvision {_arch} (random init), small-image stem below 64 px")(_resnet(_arch))
-MODELS.register("tv_mobilenet_v2", help="torchvision mobilenet_v2 (random init), stride-1 stem below 64 px")(_mobilenet_v2)
+    MODELS.register(f"tv_{_arch}", help=f"torchvision {_arch} (random init), CIFAR stem below 64 px")(_resnet(_arch))
+MODELS.register("tv_mobilenet_v2", help="torchvision mobilenet_v2 (random init), stride-1 stem below 64 px")(
+    _mobilenet_v2
+)
 MODELS.register("tv_vgg11_bn", help="torchvision vgg11_bn (random init), GAP head below 64 px")(_vgg11_bn)

@@ -58,7 +58,8 @@ def check_open_range(value: Any, name: str, lo: float, hi: float = math.inf) -> 
 
 def check_positive_int(value: Any, name: str) -> int:
     """An integer >= 1, or ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value != int(value) or value < 1:
         raise ConfigError(f"{name} must be an integer >= 1, got {value!r}.")
     return int(value)
 

@@ -8,6 +8,9 @@ where the real network saw zeros, not c, for the padded taps).
 """
 from __future__ import annotations
 
+from typing import Mapping
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -34,7 +37,8 @@ def _linear_shift(linear: nn.Linear, channels: torch.Tensor, values: torch.Tenso
     return w[:, channels] @ values
 
 
-def absorb(model: nn.Module, uses: dict[str, list[ConstantUse]], removed: dict[tuple[str, str], "object"]) -> list[str]:
+def absorb(model: nn.Module, uses: dict[str, list[ConstantUse]],
+           removed: Mapping[tuple[str, str], np.ndarray]) -> list[str]:
     """Folds every removed BN channel's constant into its consumers, in place; returns layers given a new bias."""
     modules = dict(model.named_modules())
     added: list[str] = []
@@ -64,7 +68,8 @@ def absorb(model: nn.Module, uses: dict[str, list[ConstantUse]], removed: dict[t
     return added
 
 
-def _reaches_kept_output(consumer: nn.Module, name: str, shift: torch.Tensor, removed) -> bool:
+def _reaches_kept_output(consumer: nn.Module, name: str, shift: torch.Tensor,
+                         removed: Mapping[tuple[str, str], np.ndarray]) -> bool:
     """Whether the shift touches an output that survives (a depthwise conv's shifted outputs are cut with it)."""
     gone = set()
     for kind in ("out", "dw"):

@@ -41,14 +41,15 @@ def layer_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerSh
 
     handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules()
                if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
+    modes = {m: m.training for m in model.modules()}  # restored one by one: train(True) would flip eval BNs
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, *input_shape))
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
+        for m, mode in modes.items():
+            m.training = mode
     return list(shapes.values())
 
 

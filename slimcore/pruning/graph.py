@@ -10,17 +10,12 @@ from torch import nn
 
 from slimcore.errors import ConfigError
 
-# How a group touches a module: its output channels, its input channels, a BN's channels, or a depthwise
-# conv's tied input/output channels.
-KINDS = ("out", "in", "bn", "dw")
-
-
 @dataclass(frozen=True)
 class GroupItem:
     """One module's share of a group: `idxs[i]` of `module` moves with root channel `root_idxs[i]`."""
 
     module: str
-    kind: str
+    kind: str  # "out" / "in" channels of a conv or linear, "bn" channels, "dw": a depthwise conv's tied in/out
     idxs: np.ndarray
     root_idxs: np.ndarray
 
@@ -92,6 +87,8 @@ def channel_groups(model: nn.Module, example_input: torch.Tensor) -> list[Channe
     """Every group of output channels that holds a BN layer, in module order; the classifier's outputs are kept."""
     _check_supported(model)
     work = copy.deepcopy(model).eval()  # tracing switches to eval and keeps module references; leave `model` be
+    for p in work.parameters():
+        p.requires_grad_(True)  # Torch-Pruning traces the autograd graph
     names = {m: n for n, m in work.named_modules()}
     order = {n: i for i, n in enumerate(names.values())}
     last = dict(work.named_modules())[output_layer(work, example_input)]

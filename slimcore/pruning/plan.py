@@ -115,13 +115,6 @@ def select_flops(scores: Sequence[np.ndarray], flops_ratio: float, macs_of: Call
     return select(scores, float(candidates[lo]), min_channels)
 
 
-def curve_thresholds(scores: Sequence[np.ndarray], points: int) -> list[float]:
-    """`points` thresholds removing 1/points, 2/points, ..., all of the channels (network slimming's percentiles)."""
-    flat = np.sort(np.concatenate([np.asarray(s, dtype=np.float64) for s in scores]))
-    n = len(flat)
-    out = []
-    for i in range(1, points + 1):
-        k = math.ceil(i * n / points)
-        # removing the k lowest-scored channels: a threshold at the (k+1)-th score (ties may remove a few more)
-        out.append(float(flat[k]) if k < n else float(np.nextafter(flat[-1], np.inf)))
-    return out
+def curve_targets(points: int) -> list[float]:
+    """FLOPs shares for a curve of `points` points, evenly spaced: 1 − 1/points, …, 1/points, 0 (the smallest model)."""
+    return [1 - i / points for i in range(1, points + 1)]

@@ -6,7 +6,7 @@ from typing import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from slimcore.viz.theme import PALETTE, THRESHOLD_COLOR, base_layout
+from slimcore.viz.theme import PALETTE, THRESHOLD_COLOR, base_layout, fast_figure, hline
 
 Series = Mapping[str, Sequence[float]]  # {"step": [...], "epoch": [...], "value": [...]}
 
@@ -35,9 +35,8 @@ def training_curves(metrics: Mapping[str, Series], height: int = 340) -> go.Figu
             line=dict(color=PALETTE[i % len(PALETTE)], width=2, dash="dot" if per_epoch else "solid"),
             hovertemplate=f"{label}<br>epoch %{{x:.2f}}: %{{y:.4g}}<extra></extra>",
         ), row=1, col=col)
-    fig.update_layout(**base_layout("", height),
-                      legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="center", x=0.5))
-    fig.update_layout(margin=dict(t=35, b=80))
+    fig.update_layout(**base_layout("", height), legend=dict(tracegroupgap=18))
+    fig.update_layout(margin=dict(t=35))
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=3)
@@ -54,28 +53,27 @@ def tradeoff_curve(points: Sequence[Mapping], current: Mapping | None = None, ba
                    title: str = "accuracy vs FLOPs") -> go.Figure:
     """Accuracy against FLOPs % of each pruning point; the current point (and the unpruned model) marked."""
     pts = sorted(points, key=lambda p: flops_percent(p, base, points))
-    xs = [flops_percent(p, base, points) for p in pts]
-    fig = go.Figure(go.Scatter(
-        x=xs, y=[p.get("accuracy") for p in pts], mode="lines+markers", name="pruned",
-        marker=dict(size=6, color=PALETTE[0]), line=dict(color=PALETTE[0], width=2),
-        customdata=[[p.get("threshold"), 100.0 * float(p.get("params") or 0) / float((base or {}).get("params") or 1)]
-                    for p in pts],
-        hovertemplate="FLOPs %{x:.1f}%<br>accuracy %{y:.2%}<br>threshold %{customdata[0]:.3g}<extra></extra>",
-    ))
+    data = [{
+        "type": "scatter", "x": [flops_percent(p, base, points) for p in pts], "y": [p.get("accuracy") for p in pts],
+        "mode": "lines+markers", "name": "pruned", "marker": {"size": 6, "color": PALETTE[0]},
+        "line": {"color": PALETTE[0], "width": 2}, "customdata": [[p.get("threshold")] for p in pts],
+        "hovertemplate": "FLOPs %{x:.1f}%<br>accuracy %{y:.2%}<br>threshold %{customdata[0]:.4g}<extra></extra>",
+    }]
+    layout = {**base_layout(title), "showlegend": False,
+              "xaxis": {"title": {"text": "FLOPs (% of unpruned)"}, "range": [0, 102]},
+              "yaxis": {"title": {"text": "accuracy"}, "tickformat": ".0%"}}
     if base and base.get("accuracy") is not None:
-        fig.add_hline(y=float(base["accuracy"]), line_dash="dot", line_color="gray",
-                      annotation_text=f"unpruned {float(base['accuracy']):.1%}", annotation_position="bottom left")
+        shape, note = hline(float(base["accuracy"]), f"unpruned {float(base['accuracy']):.1%}")
+        layout.update(shapes=[shape], annotations=[note])
     if current is not None:
-        fig.add_trace(go.Scatter(
-            x=[flops_percent(current, base, points)], y=[current.get("accuracy")], mode="markers",
-            name="current", marker=dict(size=15, color=THRESHOLD_COLOR, symbol="diamond",
-                                        line=dict(color="white", width=1.5)),
-            hovertemplate="current<br>FLOPs %{x:.1f}%<br>accuracy %{y:.2%}<extra></extra>",
-        ))
-    fig.update_layout(**base_layout(title), showlegend=False)
-    fig.update_xaxes(title_text="FLOPs (% of unpruned)", range=[0, 102])
-    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
-    return fig
+        data.append({
+            "type": "scatter", "x": [flops_percent(current, base, points)], "y": [current.get("accuracy")],
+            "mode": "markers", "name": "current",
+            "marker": {"size": 15, "color": THRESHOLD_COLOR, "symbol": "diamond",
+                       "line": {"color": "white", "width": 1.5}},
+            "hovertemplate": "current<br>FLOPs %{x:.1f}%<br>accuracy %{y:.2%}<extra></extra>",
+        })
+    return fast_figure(data, layout)
 
 
 def tradeoff_overlay(curves: Mapping[str, tuple[Sequence[Mapping], Mapping | None]]) -> go.Figure:
@@ -88,7 +86,8 @@ def tradeoff_overlay(curves: Mapping[str, tuple[Sequence[Mapping], Mapping | Non
             mode="lines+markers", name=label, marker=dict(size=5), line=dict(color=PALETTE[i % len(PALETTE)]),
             hovertemplate=f"{label}<br>FLOPs %{{x:.1f}}%<br>accuracy %{{y:.2%}}<extra></extra>",
         ))
-    fig.update_layout(**base_layout("accuracy vs FLOPs"), legend=dict(orientation="h", yanchor="top", y=-0.2))
+    fig.update_layout(**base_layout("accuracy vs FLOPs"), showlegend=True,
+                      legend=dict(orientation="h", yanchor="top", y=-0.25))
     fig.update_xaxes(title_text="FLOPs (% of unpruned)", range=[0, 102])
     fig.update_yaxes(title_text="accuracy", tickformat=".0%")
     return fig

@@ -6,7 +6,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from slimcore.viz.theme import ACCENT, PALETTE, THRESHOLD_COLOR, base_layout
+from slimcore.viz.theme import ACCENT, PALETTE, THRESHOLD_COLOR, base_layout, fast_figure, vline
 
 DEFAULT_BINS = 40
 
@@ -55,27 +55,27 @@ def _counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def gamma_histogram(gamma: np.ndarray, threshold: float | None = None, bins: int = DEFAULT_BINS,
                     title: str = "|γ| distribution", upper: float | None = None,
-                    log_y: bool = False) -> go.Figure:
+                    log_y: bool = False, xlabel: str = "|γ|") -> go.Figure:
     """Histogram of |γ| on fixed edges 0..max; a dashed line and the share below it mark `threshold`."""
     gamma = np.asarray(gamma, dtype=np.float64).ravel()
     edges = bin_edges(gamma, bins, upper)
     counts = _counts(gamma, edges)
     centers = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure(go.Bar(
-        x=centers, y=counts, width=np.diff(edges), marker_color=ACCENT, name="channels",
-        hovertemplate="|γ| %{x:.3g}<br>%{y} channels<extra></extra>",
-    ))
+    bar = {"type": "bar", "x": centers.tolist(), "y": counts.tolist(), "width": np.diff(edges).tolist(),
+           "marker": {"color": ACCENT}, "name": "channels",
+           "hovertemplate": xlabel + " %{x:.3g}<br>%{y} channels<extra></extra>"}
     zeros = int((gamma == 0).sum())
     subtitle = f"{gamma.size} channels" + (f", {zeros} exactly 0" if zeros else "")
+    layout = {**base_layout(f"{title}<br><sup>{subtitle}</sup>"), "bargap": 0.02, "showlegend": False,
+              "xaxis": {"title": {"text": xlabel}, "range": [float(edges[0]), float(edges[-1])]},
+              "yaxis": {"title": {"text": "channels"}, "type": "log" if log_y else "linear"}}
     if threshold is not None and np.isfinite(threshold):
         below = float((np.abs(gamma) <= threshold).mean()) if gamma.size else 0.0
-        fig.add_vline(x=float(threshold), line_dash="dash", line_color=THRESHOLD_COLOR, line_width=2,
-                      annotation_text=f"threshold {threshold:.3g}: {below:.0%} pruned",
-                      annotation_position="top right", annotation_font_color=THRESHOLD_COLOR)
-    fig.update_layout(**base_layout(f"{title}<br><sup>{subtitle}</sup>"), bargap=0.02, showlegend=False)
-    fig.update_xaxes(title_text="|γ|", range=[edges[0], edges[-1]])
-    fig.update_yaxes(title_text="channels", type="log" if log_y else "linear")
-    return fig
+        # the label goes on the side of the line with more room
+        shape, note = vline(float(threshold), f"threshold {threshold:.3g}: {below:.0%} below", THRESHOLD_COLOR,
+                            left=threshold > (edges[0] + edges[-1]) / 2)
+        layout.update(shapes=[shape], annotations=[note])
+    return fast_figure([bar], layout)
 
 
 def gamma_heatmap(snapshots: Sequence[Mapping], layers: Sequence[Mapping], layer: str | None = None,
@@ -102,8 +102,8 @@ def gamma_heatmap(snapshots: Sequence[Mapping], layers: Sequence[Mapping], layer
     return fig
 
 
-def gamma_overlay(series: Mapping[str, np.ndarray], bins: int = DEFAULT_BINS,
-                  threshold: float | None = None) -> go.Figure:
+def gamma_overlay(series: Mapping[str, np.ndarray], bins: int = DEFAULT_BINS, threshold: float | None = None,
+                  title: str = "|γ| distribution, final snapshot") -> go.Figure:
     """Several runs' |γ| distributions on shared edges, as step lines of the share of channels per bin."""
     edges = bin_edges(list(series.values()) or [np.zeros(0)], bins)
     fig = go.Figure()
@@ -117,8 +117,8 @@ def gamma_overlay(series: Mapping[str, np.ndarray], bins: int = DEFAULT_BINS,
         ))
     if threshold is not None:
         fig.add_vline(x=float(threshold), line_dash="dash", line_color=THRESHOLD_COLOR)
-    fig.update_layout(**base_layout("|γ| distribution, final snapshot"),
-                      legend=dict(orientation="h", yanchor="top", y=-0.2))
+    fig.update_layout(**base_layout(title), showlegend=True,
+                      legend=dict(orientation="h", yanchor="top", y=-0.25))
     fig.update_xaxes(title_text="|γ|")
     fig.update_yaxes(title_text="share of channels", tickformat=".0%")
     return fig

@@ -21,6 +21,13 @@ def penalty_curves(penalty, step: float, x: np.ndarray) -> tuple[np.ndarray, np.
     return value, prox
 
 
+def _break_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inserts a gap where y jumps (the prox of a nonconvex penalty is discontinuous at its threshold)."""
+    dx = float(np.median(np.diff(x))) if x.size > 1 else 1.0
+    jumps = np.flatnonzero(np.abs(np.diff(y)) > 20 * abs(dx)) + 1
+    return np.insert(x, jumps, np.nan), np.insert(y.astype(np.float64), jumps, np.nan)
+
+
 def penalty_plot(penalties: Mapping[str, object], step: float, x_max: float = 2.0, n: int = 801,
                  height: int = 420) -> go.Figure:
     """Left: R(x) of each penalty; right: prox_t(x) for t = `step` (λ·lr when built with λ = 1), with y = x."""
@@ -35,7 +42,8 @@ def penalty_plot(penalties: Mapping[str, object], step: float, x_max: float = 2.
                       row=1, col=1)
         zeroed = np.abs(prox) == 0
         cut = float(np.abs(x[zeroed]).max()) if zeroed.any() else 0.0
-        fig.add_trace(go.Scatter(x=x, y=prox, name=label, legendgroup=label, showlegend=False,
+        px, py = _break_jumps(x, prox)
+        fig.add_trace(go.Scatter(x=px, y=py, name=label, legendgroup=label, showlegend=False,
                                  line=dict(color=color, width=2),
                                  hovertemplate=(f"{label}<br>prox(%{{x:.3f}}) = %{{y:.4g}}<br>"
                                                 f"zero for |x| ≤ {cut:.3g}<extra></extra>")),

@@ -1,0 +1,89 @@
+"""A trained run as pruning sees it: its model with the checkpoint's weights, its data splits and its structure."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from slimcore.data import DataSplits, load_dataset
+from slimcore.errors import CheckpointError, StoreError
+from slimcore.models import create_model
+from slimcore.pruning.structure import Structure, analyse
+from slimcore.store.checkpoints import load_checkpoint
+from slimcore.store.runs import RunStore
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """Everything a preview or commit reads from one run; `model` is never modified (work on copies)."""
+
+    run_id: str
+    config: dict
+    checkpoint: dict  # the store's row: step, epoch, path
+    model: nn.Module
+    data: DataSplits
+    structure: Structure
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.data.input_shape
+
+    @property
+    def cache_key(self) -> dict:
+        """What a cached result of this run depends on: the checkpoint it was computed from."""
+        return {"checkpoint": str(self.checkpoint["path"]), "step": self.checkpoint["step"]}
+
+
+_CACHE: dict[tuple, TrainedRun] = {}
+_DATA: dict[tuple, DataSplits] = {}
+_LOCK = threading.Lock()
+_CACHE_SIZE = 4  # runs kept in memory: the app's slider moves over one or two runs at a time
+
+
+def _data(config: dict) -> DataSplits:
+    key = (config["dataset"], config.get("data_root"), config.get("seed", 0))
+    if key not in _DATA:
+        _DATA.clear()
+        _DATA[key] = load_dataset(config["dataset"], root=config.get("data_root"), seed=config.get("seed", 0))
+    return _DATA[key]
+
+
+def load_trained(store: RunStore, run_id: str) -> TrainedRun:
+    """The run's latest checkpoint as a model in eval mode, with its data and structure (cached per checkpoint)."""
+    run = store.get_run(run_id)
+    if run["kind"] != "train":
+        raise StoreError(f"run {run_id} is a {run['kind']} run; rank, preview and prune work on training runs "
+                         f"(its parent is {run['parent']}).")
+    ckpt = store.latest_checkpoint(run_id)
+    if ckpt is None:
+        raise StoreError(f"run {run_id} has no checkpoint yet (status {run['status']}); wait for its first "
+                         "epoch to end or resume it.")
+    path = Path(ckpt["path"])
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError as e:
+        raise CheckpointError(f"run {run_id}'s checkpoint {path} cannot be read: {e.strerror or e}.") from e
+    key = (str(store.root.resolve()), run_id, str(path), stamp)
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        state = load_checkpoint(path)
+        if "model" not in state or "config" not in state:
+            raise CheckpointError(f"{path} is not a slimcore training checkpoint (no model or config in it).")
+        config = dict(state["config"])
+        data = _data(config)
+        model = create_model(config["model"], data.num_classes, data.in_channels, data.image_size)
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as e:
+            raise CheckpointError(f"{path} does not fit model {config['model']!r}: "
+                                  f"{str(e).splitlines()[0][:200]}") from e
+        model.eval()
+        trained = TrainedRun(run_id, config, dict(ckpt), model, data, analyse(model, data.input_shape))
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = trained
+        return trained

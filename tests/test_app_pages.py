@@ -1,0 +1,369 @@
+"""Each page under streamlit's AppTest: widgets present, no exception, interactions change what is shown."""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from slimcore.config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+
+
+def page(name: str) -> AppTest:
+    """The app started at app.py (so sidebar links resolve) and switched to page `name`."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    return at if name == "app.py" else at.switch_page(name)
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory) -> Path:
+    """A store holding one finished run: slimnet on the 8×8 digits, one epoch, ℓ1 proximal."""
+    from slimcore import jobs
+    from slimcore.store import RunStore
+
+    root = tmp_path_factory.mktemp("trained") / "runs"
+    store = RunStore(root)
+    config = TrainConfig(dataset="digits", epochs=1, batch_size=64, lr=0.05, snapshot_every=5, penalty="l1",
+                         lam=3e-3, penalty_params={"mode": "proximal"}, seed=0)
+    run_id = jobs.create_run(store, config)
+    status, _ = jobs.run_training(store, run_id)
+    assert status == "finished"
+    from slimcore.pruning import get_curve
+
+    get_curve(store, run_id, ranking="bn")  # stored with the run: the Prune page reads it back
+    store.close()
+    return root
+
+
+@pytest.fixture
+def trained(trained_dir, monkeypatch) -> Path:
+    monkeypatch.setenv("SLIMCORE_RUNS_DIR", str(trained_dir))
+    return trained_dir
+
+
+def _labels(widgets) -> list[str]:
+    return [w.label for w in widgets]
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    return "\n".join(str(p) for p in parts)
+
+
+# -- Home -------------------------------------------------------------------------------------------------
+def test_home_lists_the_four_steps_and_the_device(runs_dir):
+    at = page("app.py").run()
+    assert not at.exception
+    links = {el.proto.page for el in at.get("page_link")}
+    assert {"Train", "Prune", "Runs", "Learn"} <= links, links
+    assert "device" in _labels(at.metric)
+    assert "GPU" in _text(at) or "CPU" in _text(at)
+
+
+# -- Train ------------------------------------------------------------------------------------------------
+def test_train_page_defaults_are_the_config_defaults(runs_dir):
+    at = page("pages/1_Train.py").run()
+    assert not at.exception
+    d = TrainConfig()
+    assert at.selectbox(key="t:dataset").value == d.dataset == "mnist5k"
+    assert at.selectbox(key="t:model").value == d.model == "slimnet"
+    assert at.selectbox(key="t:penalty").value == d.penalty
+    assert at.number_input(key="t:lam").value == pytest.approx(d.lam)
+    assert at.number_input(key="t:epochs").value == d.epochs
+    assert at.number_input(key="t:lr").value == pytest.approx(d.lr)
+    assert at.number_input(key="t:batch").value == d.batch_size
+    assert "cpu" in at.selectbox(key="t:device").options
+    assert any("GPU present" in c.value for c in at.caption)
+    assert at.button(key="t:start")
+    assert any("No run yet" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("penalty, params", [("lp", {"p", "mode"}), ("tl1", {"a", "mode"}),
+                                             ("ista", {"alpha", "gamma_lr", "rho"}), ("tpp", {"ratio", "lam_max"}),
+                                             ("l1", {"mode"})])
+def test_train_page_shows_the_penalty_own_parameters(runs_dir, penalty, params):
+    at = page("pages/1_Train.py").run()
+    at.selectbox(key="t:penalty").set_value(penalty).run()
+    assert not at.exception
+    labels = set(_labels(at.number_input)) | set(_labels(at.selectbox))
+    assert params <= labels, labels
+
+
+def test_train_page_bad_config_shows_the_error_and_starts_nothing(runs_dir):
+    from slimcore.store import RunStore
+
+    at = page("pages/1_Train.py").run()
+    at.number_input(key="t:lr").set_value(-1.0).run()
+    at.button(key="t:start").click().run()
+    assert not at.exception
+    assert any("lr must be" in e.value for e in at.error), [e.value for e in at.error]
+    assert RunStore(runs_dir).list_runs() == []
+
+
+def test_train_page_bad_penalty_parameter_is_reported(runs_dir):
+    at = page("pages/1_Train.py").run()
+    at.selectbox(key="t:penalty").set_value("lp").run()
+    at.number_input(key="t:pp:lp:p").set_value(1.5).run()
+    at.button(key="t:start").click().run()
+    assert any("p" in e.value and "Not started" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_train_page_shows_a_finished_run_with_histograms_and_curves(trained):
+    at = page("pages/1_Train.py").run()
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3  # γ histogram, γ heatmap, training curves
+    assert at.query_params["run"]
+    assert "finished" in _text(at)
+    assert at.button(key="t:stop").disabled and at.button(key="t:resume").disabled
+    layer = at.selectbox(key="t:layer")
+    assert layer.options[0] == "all layers" and len(layer.options) == 7  # slimnet has 6 BN layers
+    layer.set_value(layer.options[2]).run()
+    assert not at.exception
+    assert layer.options[2] in str(at.get("plotly_chart")[0].proto.spec)
+
+
+def test_train_page_reattaches_to_the_run_in_the_url(trained):
+    from slimcore.store import RunStore
+
+    run_id = RunStore(trained).list_runs()[0]["id"]
+    at = page("pages/1_Train.py")
+    at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception
+    assert run_id in _text(at)
+
+
+def test_train_page_while_a_run_is_active_shows_progress_and_time_left(runs_dir, tiny_config):
+    from slimcore import jobs
+    from slimcore.store import RunStore
+
+    store = RunStore(runs_dir)
+    run_id = jobs.create_run(store, tiny_config)
+    # A live job as far as the page can tell: this test process's pid, heartbeating, 25 % done.
+    store.set_status(run_id, "running", "training on cpu", pid=os.getpid())
+    store.heartbeat(run_id, 0.25)
+    at = page("pages/1_Train.py").run()
+    assert not at.exception
+    assert not at.button(key="t:stop").disabled and at.button(key="t:start").disabled
+    bars = at.get("progress")
+    assert bars and "left" in bars[0].proto.text
+    assert any("Waiting for the first" in i.value for i in at.info)
+
+
+# -- Runs -------------------------------------------------------------------------------------------------
+def test_runs_page_tables_runs_and_overlays_their_gamma(trained):
+    at = page("pages/3_Runs.py").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert {"status", "penalty", "λ", "accuracy", "|γ|<0.01"} <= set(frame.columns)
+    assert frame["status"].tolist() == ["finished"]
+    assert len(at.multiselect(key="r:chosen").value) == 1
+    assert at.get("plotly_chart")
+
+
+def test_runs_page_empty_store_says_so(runs_dir):
+    at = page("pages/3_Runs.py").run()
+    assert not at.exception
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_upload_of_garbage_shows_a_clear_error(runs_dir):
+    at = page("pages/3_Runs.py").run()
+    at.file_uploader[0].set_value(("model.pt", b"not a checkpoint at all", "application/octet-stream")).run()
+    assert not at.exception
+    assert any("not a valid checkpoint" in e.value for e in at.error), [e.value for e in at.error]
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_upload_of_a_pickle_with_code_is_refused(runs_dir):
+    buffer = io.BytesIO()
+    torch.save({"format": "x", "payload": _Evil()}, buffer)
+    at = page("pages/3_Runs.py").run()
+    at.file_uploader[0].set_value(("model.pt", buffer.getvalue(), "application/octet-stream")).run()
+    assert not at.exception
+    assert any("refused for safety" in e.value for e in at.error)
+
+
+def test_upload_of_a_plain_dict_that_is_no_slimcore_file_is_explained(runs_dir):
+    buffer = io.BytesIO()
+    torch.save({"weights": torch.zeros(3)}, buffer)
+    at = page("pages/3_Runs.py").run()
+    at.file_uploader[0].set_value(("model.pt", buffer.getvalue(), "application/octet-stream")).run()
+    assert any("not a slimcore" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_upload_of_a_training_checkpoint_is_evaluated(trained):
+    from slimcore.store import RunStore
+
+    store = RunStore(trained)
+    ckpt = Path(store.latest_checkpoint(store.list_runs()[0]["id"])["path"])
+    at = page("pages/3_Runs.py").run()
+    at.file_uploader[0].set_value(("last.pt", ckpt.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception and not at.error
+    assert "test accuracy" in _labels(at.metric)
+
+
+def test_checkpoint_eval_refuses_pickled_code_without_running_it(tmp_path):
+    from app_support.checkpoint_eval import load_uploaded
+    from slimcore.errors import CheckpointError
+
+    marker = tmp_path / "ran"
+    payload = pickle.dumps({"x": _Touch(str(marker))}, protocol=2)
+    with pytest.raises(CheckpointError, match="refused for safety"):
+        load_uploaded(payload)
+    with pytest.raises(CheckpointError, match="empty"):
+        load_uploaded(b"")
+    assert not marker.exists()
+
+
+class _Touch:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+# -- Learn ------------------------------------------------------------------------------------------------
+def test_learn_page_plots_penalties_and_reacts_to_parameters(runs_dir):
+    at = page("pages/4_Learn.py").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 2
+    assert set(at.multiselect(key="l:shown").value) == {"l1", "lp", "tl1"}
+    before = [m.value for m in at.metric]
+    at.select_slider(key="l:t").set_value(0.05).run()
+    at.slider(key="l:p").set_value(0.75).run()
+    at.select_slider(key="l:a").set_value(5.0).run()
+    assert not at.exception
+    assert [m.value for m in at.metric] != before
+    at.multiselect(key="l:shown").set_value([]).run()
+    assert any("at least one" in i.value for i in at.info)
+
+
+# -- Prune ------------------------------------------------------------------------------------------------
+def _prune_page(trained) -> AppTest:
+    at = page("pages/2_Prune.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_prune_page_slider_is_a_lookup_that_changes_the_metrics(trained):
+    at = _prune_page(trained)
+    assert at.selectbox(key="p:run").value
+    assert at.selectbox(key="p:ranking").value == "bn"
+    assert len(at.get("plotly_chart")) == 3  # scores with the threshold, trade-off curve, layer widths
+    slider = at.select_slider[0]
+    assert slider.label == "threshold"
+    before = _metrics(at)
+    assert {"val accuracy", "FLOPs", "parameters", "channels kept"} <= set(before)
+    last = len(slider.options) - 1  # the options are point indices, shown as thresholds
+    slider.set_value(last if slider.value != last else 0).run()
+    assert not at.exception
+    after = _metrics(at)
+    assert after["FLOPs"] != before["FLOPs"] and after["channels kept"] != before["channels kept"]
+    # the FLOPs box follows the slider
+    assert float(after["FLOPs"].split()[0]) == pytest.approx(at.number_input[0].value, abs=0.06)
+
+
+def test_prune_page_target_flops_moves_the_slider_to_the_nearest_point(trained):
+    at = _prune_page(trained)
+    at.number_input[0].set_value(50.0).run()
+    assert not at.exception
+    flops = float(_metrics(at)["FLOPs"].split()[0])
+    at.number_input[0].set_value(100.0).run()
+    assert float(_metrics(at)["FLOPs"].split()[0]) > flops
+
+
+def test_prune_page_commit_shows_the_result_card_and_downloads(trained):
+    at = _prune_page(trained)
+    submit = [b for b in at.button if b.label.startswith("Commit")][0]
+    submit.click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    labels = _labels(at.metric)
+    assert {"test accuracy", "CPU latency, batch 1"} <= set(labels)
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads == ["Download ONNX", "Download model.pt"]
+
+
+def test_prune_page_bad_finetune_setting_is_an_error(trained):
+    at = _prune_page(trained)
+    lr = [n for n in at.number_input if n.label == "fine-tune lr"][0]
+    lr.set_value(0.0)
+    [b for b in at.button if b.label.startswith("Commit")][0].click().run()
+    assert not at.exception
+    assert any("learning rate" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_prune_page_legr_search_runs_in_the_background_with_progress_and_stops(trained):
+    import time
+
+    from app_support import legr_job
+    from slimcore.store import RunStore
+    from slimcore.store.runs import pid_alive
+
+    at = _prune_page(trained)
+    at.selectbox(key="p:ranking").set_value("legr").run()
+    assert not at.exception
+    assert at.button(key="p:legr").label == "Start LeGR search"
+    assert not at.select_slider
+    at.button(key="p:legr").click().run()
+    assert not at.exception
+    store = RunStore(trained)
+    run_id = at.selectbox(key="p:run").value
+    job = legr_job.status(store, run_id)
+    try:
+        assert job["status"] in ("starting", "running") and job["pid"]
+        assert at.get("progress") and at.button(key="p:legr_stop")
+    finally:
+        legr_job.stop(store, run_id)
+        deadline = time.time() + 60
+        while pid_alive(legr_job.status(store, run_id)["pid"]) and time.time() < deadline:
+            time.sleep(0.5)
+    assert legr_job.status(store, run_id)["status"] in ("stopped", "finished")
+    at.run()
+    assert not at.exception and not at.error
+
+
+def test_prune_page_without_finished_runs_says_what_to_do(runs_dir):
+    at = page("pages/2_Prune.py").run()
+    assert not at.exception
+    assert any("No finished training run" in i.value for i in at.info)
+
+
+def test_prune_page_without_the_engine_shows_a_clear_error(runs_dir, monkeypatch):
+    monkeypatch.setattr("app_support.pruning_api.pruning", lambda: None)
+    at = page("pages/2_Prune.py").run()
+    assert not at.exception
+    assert any("pruning engine" in e.value for e in at.error)
+
+
+def test_runs_page_overlays_stored_tradeoff_curves_and_evaluates_a_pruned_model(trained):
+    from slimcore.store import RunStore
+
+    store = RunStore(trained)
+    at = page("pages/3_Runs.py").run()
+    assert len(at.get("plotly_chart")) == 2  # γ overlay and trade-off overlay
+    prunes = [r for r in store.list_runs(kind="prune") if r["status"] == "finished"]
+    if not prunes:
+        pytest.skip("needs the commit test's pruned model")
+    model_pt = Path(store.artifact(prunes[0]["id"], "model.pt")["path"])
+    at.file_uploader[0].set_value(("model.pt", model_pt.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "test accuracy" in _labels(at.metric)

@@ -1,0 +1,158 @@
+"""The public pruning API on a run trained for two epochs on the tiny digits set: curve, preview, commit."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from slimcore import jobs
+from slimcore.config import TrainConfig
+from slimcore.errors import ConfigError, StoreError
+from slimcore.pruning import RANKINGS, commit, get_curve, load_pruned, preview_at
+from slimcore.pruning.trained import load_trained
+from slimcore.store import RunStore
+from slimcore.training.evaluate import evaluate
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(store, run id) of slimnet trained 2 epochs on digits with an ℓ1 penalty on γ."""
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    config = TrainConfig(model="slimnet", dataset="digits", epochs=2, penalty="l1", lam=1e-3,
+                         penalty_params={"mode": "subgradient"})
+    run_id = jobs.create_run(store, config)
+    status, _ = jobs.run_training(store, run_id, stop_flag={"requested": False})
+    assert status == "finished"
+    return store, run_id
+
+
+def test_rankings_registry_lists_the_three():
+    assert RANKINGS.names() == ["bn", "l1norm", "legr"]
+
+
+def test_curve_has_base_and_points_and_is_served_from_the_store(trained):
+    store, run_id = trained
+    calls = []
+    curve = get_curve(store, run_id, "bn", progress=lambda d, t, m: calls.append((d, t)), recompute=True)
+    assert len(curve["points"]) == 50 and calls[-1] == (51, 51) and not curve["cached"]
+    base = curve["base"]
+    assert base["flops"] == 2 * base["macs"] and base["threshold"] is None and base["flops_ratio"] == 1.0
+    assert base["widths"] == dict(load_trained(store, run_id).structure.bn_sizes)
+    for p in curve["points"]:
+        assert set(p) >= {"threshold", "macs", "flops", "params", "accuracy", "widths", "clamped"}
+        assert p["flops"] == 2 * p["macs"] <= base["flops"] and 0 <= p["accuracy"] <= 1
+        assert min(p["widths"].values()) >= 1
+        assert p["flops_ratio"] <= p["target_flops_ratio"] or p["clamped"]
+    flops = [p["flops"] for p in curve["points"]]
+    assert flops == sorted(flops, reverse=True) and curve["points"][-1]["clamped"]
+    assert store.artifact(run_id, "curve-bn-p50-m1") is not None
+
+    calls.clear()
+    again = get_curve(store, run_id, "bn", progress=lambda d, t, m: calls.append(d))
+    assert again["cached"] and not calls and again["points"] == curve["points"]
+
+
+def test_preview_at_a_curve_threshold_is_that_point(trained):
+    store, run_id = trained
+    curve = get_curve(store, run_id, "bn")
+    point = curve["points"][10]
+    exact = preview_at(store, run_id, "bn", threshold=point["threshold"])
+    for key in ("macs", "flops", "params", "accuracy", "widths", "clamped"):
+        assert exact[key] == point[key], key
+
+
+def test_preview_at_flops_ratio_meets_the_budget(trained):
+    store, run_id = trained
+    point = preview_at(store, run_id, "l1norm", flops_ratio=0.5)
+    assert point["flops_ratio"] <= 0.5 and point["target_flops_ratio"] == 0.5
+    assert preview_at(store, run_id, "bn", flops_ratio=1.0)["removed_channels"] == 0
+
+
+def test_threshold_that_prunes_everything_is_clamped(trained):
+    store, run_id = trained
+    point = preview_at(store, run_id, threshold=math.inf, min_channels=3)
+    assert point["clamped"] and min(point["widths"].values()) == 3
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"threshold": float("nan")}, ConfigError), ({"threshold": 0.1, "flops_ratio": 0.5}, ConfigError),
+    ({}, ConfigError), ({"flops_ratio": 0.0}, ConfigError), ({"flops_ratio": 1.2}, ConfigError),
+    ({"threshold": 0.1, "ranking": "gamma"}, ConfigError), ({"threshold": 0.1, "min_channels": 0}, ConfigError),
+])
+def test_bad_requests_fail_with_our_errors(trained, kwargs, error):
+    store, run_id = trained
+    with pytest.raises(error):
+        preview_at(store, run_id, **kwargs)
+    with pytest.raises(error):
+        commit(store, run_id, **kwargs)
+
+
+def test_unknown_run_fails_with_store_error(trained):
+    store, _ = trained
+    with pytest.raises(StoreError):
+        get_curve(store, "no-such-run")
+
+
+def test_commit_writes_files_a_prune_run_and_matches_the_preview(trained, tmp_path):
+    store, run_id = trained
+    curve = get_curve(store, run_id, "bn")
+    point = curve["points"][5]
+    stages = []
+    report = commit(store, run_id, "bn", threshold=point["threshold"], out_dir=tmp_path,
+                    progress=lambda d, t, m: stages.append(m), latency_repeats=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.pt", "report.json"]
+    assert json.loads((tmp_path / "report.json").read_text())["accuracy"] == report["accuracy"]
+    assert report["before_finetune"]["val_accuracy"] == point["accuracy"]
+    assert (report["macs"], report["flops"], report["params"]) == (point["macs"], point["flops"], point["params"])
+    assert report["input_shape"] == [1, 1, 8, 8] and report["split"] == "test"
+    for b in ("batch1", "batch64"):
+        assert report["latency"][b]["original_ms"] > 0 and report["latency"][b]["pruned_ms"] > 0
+    run = store.get_run(report["run_id"])
+    assert run["kind"] == "prune" and run["parent"] == run_id and run["status"] == "finished"
+    assert store.artifact(report["run_id"], "model.pt") is not None
+    data = load_trained(store, run_id).data
+    model = load_pruned(tmp_path / "model.pt")
+    assert evaluate(model, data.val)[1] == point["accuracy"]
+    assert evaluate(model, data.test)[1] == report["accuracy"]
+    assert stages and stages[-1].startswith("saved")
+    with pytest.raises(StoreError, match="prune run"):
+        get_curve(store, report["run_id"])
+
+
+def test_threshold_zero_commits_the_unpruned_model(trained, tmp_path):
+    store, run_id = trained
+    report = commit(store, run_id, threshold=0, out_dir=tmp_path, latency_repeats=3)
+    assert report["removed_channels"] == 0 and report["flops_ratio"] == 1.0 and not report["clamped"]
+    assert report["widths"] == report["base"]["widths"]
+    assert report["accuracy"] == report["base"]["test_accuracy"]
+
+
+def test_fine_tuning_emits_training_events_into_the_store(trained, tmp_path):
+    from slimcore.training.events import Observer
+
+    class Count(Observer):
+        def __init__(self):
+            self.events = []
+
+        def on_start(self, trainer):
+            self.events.append("start")
+
+        def on_step(self, trainer, info):
+            self.events.append("step")
+
+        def on_epoch_end(self, trainer, info):
+            self.events.append("epoch")
+
+        def on_end(self, trainer, status, message):
+            self.events.append(status)
+
+    store, run_id = trained
+    counter = Count()
+    report = commit(store, run_id, flops_ratio=0.6, finetune_epochs=2, finetune_lr=0.02, out_dir=tmp_path,
+                    observers=[counter], latency_repeats=3)
+    assert counter.events[0] == "start" and counter.events.count("epoch") == 2 and counter.events[-1] == "finished"
+    assert report["finetune"]["status"] == "finished"
+    metrics = store.metrics(report["run_id"])
+    assert len(metrics["val_accuracy"]["value"]) == 2 and metrics["train_loss"]["value"]
+    assert report["accuracy"] == evaluate(load_pruned(tmp_path / "model.pt"), load_trained(store, run_id).data.test)[1]
