@@ -13,7 +13,7 @@ SCHEDULES = ("cosine", "step", "constant")
 # The demo default: Tℓ1 with proximal steps gives exact zeros a user can watch appear
 # (see README "Defaults" for the measured figures behind these values).
 DEFAULT_PENALTY = "tl1"
-DEFAULT_LAM = 1e-4
+DEFAULT_LAM = 0.1
 DEFAULT_PENALTY_PARAMS: dict[str, Any] = {"a": 1.0, "mode": "proximal"}
 
 
@@ -113,6 +113,8 @@ def _validate(cfg: TrainConfig) -> None:
             raise ConfigError(f"{flag} must be true or false.")
     if not isinstance(cfg.penalty_params, dict):
         raise ConfigError("penalty_params must be a mapping of parameter names to values.")
+    if "lam" in cfg.penalty_params:
+        raise ConfigError("give λ as the `lam` setting (--lam), not inside penalty_params.")
     if not isinstance(cfg.label, str) or len(cfg.label) > 80:
         raise ConfigError("label must be text of at most 80 characters.")
     cfg.build_penalty()  # the penalty validates its own parameters

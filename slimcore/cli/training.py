@@ -5,7 +5,9 @@ import argparse
 import sys
 import time
 
-from slimcore.config import DEFAULT_PENALTY, DEFAULT_PENALTY_PARAMS, TrainConfig
+from slimcore.config import DEFAULT_LAM, DEFAULT_PENALTY, DEFAULT_PENALTY_PARAMS, TrainConfig
+
+OTHER_PENALTY_LAM = 1e-4
 
 # CLI flag → penalty parameter name; only flags the user gives are passed to the penalty.
 PENALTY_FLAGS = {"p": "p", "a": "a", "mode": "mode", "alpha": "alpha", "gamma_lr": "gamma_lr",
@@ -33,7 +35,9 @@ def register(sub) -> None:
     t.add_argument("--dataset", default=d["dataset"].default, help=f"one of: {_names(DATASETS)}")
     t.add_argument("--data-root", default=None, help="data folder (cifar download target, imagefolder root)")
     t.add_argument("--penalty", default=None, help=f"one of: {_names(PENALTIES)} (default {DEFAULT_PENALTY})")
-    t.add_argument("--lam", type=float, default=d["lam"].default, help="penalty weight λ ≥ 0")
+    t.add_argument("--lam", type=float, default=None,
+                   help=f"penalty weight λ ≥ 0 (default {DEFAULT_LAM:g} for the default penalty, "
+                        f"{OTHER_PENALTY_LAM:g} — network slimming's — for the others)")
     t.add_argument("--p", type=float, default=None, help="lp: exponent, 0 < p < 1 (default 0.5)")
     t.add_argument("--a", type=float, default=None, help="tl1: shape a > 0 (default 1)")
     t.add_argument("--mode", default=None, help="l1/lp/tl1: subgradient or proximal")
@@ -87,8 +91,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     penalty = args.penalty if args.penalty is not None else DEFAULT_PENALTY
     # The default penalty's demo parameters apply only to it; another penalty starts from its own defaults.
     params = {**DEFAULT_PENALTY_PARAMS, **given} if penalty == DEFAULT_PENALTY else given
+    lam = args.lam if args.lam is not None else (DEFAULT_LAM if penalty == DEFAULT_PENALTY else OTHER_PENALTY_LAM)
     return TrainConfig(
-        model=args.model, dataset=args.dataset, data_root=args.data_root, penalty=penalty, lam=args.lam,
+        model=args.model, dataset=args.dataset, data_root=args.data_root, penalty=penalty, lam=lam,
         penalty_params=params, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, batch_size=args.batch_size, schedule=args.schedule, seed=args.seed,
         device=args.device, amp=not args.no_amp, channels_last=not args.no_channels_last,
