@@ -57,7 +57,7 @@ def penalty_inputs(name: str, initial: dict[str, Any] | None = None, key: str = 
         elif isinstance(default, float) or default is None:
             seed(k, None if start is None else float(start))
             values[pname] = st.number_input(pname, key=k,
-                                            format="%g", step=_step(start), help=helptext, placeholder="auto")
+                                            format="%g", step=keyboard_step(start), help=helptext, placeholder="auto")
         else:
             seed(k, str(start))
             values[pname] = st.text_input(pname, key=k, help=helptext)
@@ -65,7 +65,7 @@ def penalty_inputs(name: str, initial: dict[str, Any] | None = None, key: str = 
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _step(value: Any) -> float:
+def keyboard_step(value: Any) -> float:
     """A keyboard step about a tenth of the value's order of magnitude."""
     import math
 

@@ -6,7 +6,7 @@ import streamlit as st
 from app_support.errors import show_error, user_errors
 from app_support.layout import page_setup
 from app_support.live import format_seconds, run_feed
-from app_support.penalty_form import penalty_inputs
+from app_support.penalty_form import keyboard_step, penalty_inputs
 from app_support.runs import age, pick_run, set_url_run, url_run
 from app_support.state import keep, seed
 from app_support.store import devices, get_store
@@ -65,7 +65,7 @@ with st.expander("Settings of a new run", expanded=not active):
         penalty_params = penalty_inputs(penalty, initial, key="t:pp")
     with c3:
         seed("t:lam", DEFAULTS.lam)
-        lam = st.number_input("λ (penalty weight)", key="t:lam", format="%g", step=1e-5)
+        lam = st.number_input("λ (penalty weight)", key="t:lam", format="%g", step=keyboard_step(DEFAULTS.lam))
         keep("t:lam")
         seed("t:epochs", DEFAULTS.epochs)
         epochs = st.number_input("epochs", key="t:epochs", step=1)

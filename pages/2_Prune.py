@@ -151,13 +151,20 @@ m[2].metric("parameters", f"{params_ratio:.1%}" if params_ratio is not None else
 m[3].metric("channels kept", f"{kept} / {sum(totals.values())}", f"{kept - sum(totals.values())}",
             delta_color="off")
 
+# These three are redrawn on every key press: no titles or labels inside them (each text is measured by the
+# browser on every redraw), headings as markdown instead, and no tool bar to rebuild.
+CHART = dict(width="stretch", config={"displayModeBar": False})
 g1, g2 = st.columns(2)
 label = "|γ|" if ranking == "bn" else f"{ranking} score"
-CHART = dict(width="stretch", config={"displayModeBar": False})  # redrawn on every key press: no tool bar to rebuild
-g1.plotly_chart(gamma_histogram(all_scores, threshold=float(point["threshold"]), title=f"{label} of every channel",
-                                xlabel=label), key="p:hist", **CHART)
-g2.plotly_chart(tradeoff_curve(points, current=point, base=base), key="p:curve", **CHART)
-st.plotly_chart(layer_widths(point.get("widths", {}), totals), key="p:widths", **CHART)
+below = sum(1 for v in all_scores if abs(v) <= float(point["threshold"])) / max(len(all_scores), 1)
+g1.markdown(f"**{label} of every channel** · {below:.0%} at or below the threshold (dashed)")
+g1.plotly_chart(gamma_histogram(all_scores, threshold=float(point["threshold"]), title="", xlabel=label,
+                                label_threshold=False), key="p:hist", **CHART)
+g2.markdown(f"**Accuracy vs FLOPs** · ◆ this threshold; dotted: unpruned ({base_acc:.1%})" if base_acc is not None
+            else "**Accuracy vs FLOPs** · ◆ this threshold")
+g2.plotly_chart(tradeoff_curve(points, current=point, base=base, title="", label_base=False), key="p:curve", **CHART)
+st.markdown("**Channels per layer** · kept and removed at this threshold")
+st.plotly_chart(layer_widths(point.get("widths", {}), totals, title=""), key="p:widths", **CHART)
 
 # -- commit -------------------------------------------------------------------------------------------
 st.subheader("Commit")

@@ -31,7 +31,7 @@ else:
     table[numeric] = table[numeric].apply(pd.to_numeric, errors="coerce")
     percent = st.column_config.NumberColumn(format="percent", width="small")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "run": st.column_config.TextColumn(width="large"),
+        "run": st.column_config.TextColumn(width="medium"),
         "λ": st.column_config.NumberColumn(format="%.1e", width="small"),
         "epochs": st.column_config.NumberColumn(width="small", help="training epochs, or a prune's fine-tuning epochs"),
         "accuracy": st.column_config.NumberColumn(format="percent", width="small",

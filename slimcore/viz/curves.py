@@ -50,8 +50,9 @@ def flops_percent(point: Mapping, base: Mapping | None, points: Sequence[Mapping
 
 
 def tradeoff_curve(points: Sequence[Mapping], current: Mapping | None = None, base: Mapping | None = None,
-                   title: str = "accuracy vs FLOPs") -> go.Figure:
-    """Accuracy against FLOPs % of each pruning point; the current point (and the unpruned model) marked."""
+                   title: str = "accuracy vs FLOPs", label_base: bool = True) -> go.Figure:
+    """Accuracy against FLOPs % of each pruning point; the current point (and the unpruned model's accuracy as a
+    dotted line, labelled unless `label_base` is False) marked."""
     pts = sorted(points, key=lambda p: flops_percent(p, base, points))
     data = [{
         "type": "scatter", "x": [flops_percent(p, base, points) for p in pts], "y": [p.get("accuracy") for p in pts],
@@ -64,7 +65,7 @@ def tradeoff_curve(points: Sequence[Mapping], current: Mapping | None = None, ba
               "yaxis": {"title": {"text": "accuracy"}, "tickformat": ".0%"}}
     if base and base.get("accuracy") is not None:
         shape, note = hline(float(base["accuracy"]), f"unpruned {float(base['accuracy']):.1%}")
-        layout.update(shapes=[shape], annotations=[note])
+        layout.update(shapes=[shape], annotations=[note] if label_base else [])
     if current is not None:
         data.append({
             "type": "scatter", "x": [flops_percent(current, base, points)], "y": [current.get("accuracy")],

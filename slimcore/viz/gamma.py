@@ -55,8 +55,12 @@ def _counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def gamma_histogram(gamma: np.ndarray, threshold: float | None = None, bins: int = DEFAULT_BINS,
                     title: str = "|γ| distribution", upper: float | None = None,
-                    log_y: bool = False, xlabel: str = "|γ|") -> go.Figure:
-    """Histogram of |γ| on fixed edges 0..max; a dashed line and the share below it mark `threshold`."""
+                    log_y: bool = False, xlabel: str = "|γ|", label_threshold: bool = True) -> go.Figure:
+    """Histogram of |γ| on fixed edges 0..max; a dashed line (labelled with the share below it) marks `threshold`.
+
+    An empty `title` drops the title and its channel count; `label_threshold=False` the line's label (each text
+    is measured by the browser on every redraw, which the Prune slider does on every key press).
+    """
     gamma = np.asarray(gamma, dtype=np.float64).ravel()
     edges = bin_edges(gamma, bins, upper)
     counts = _counts(gamma, edges)
@@ -66,7 +70,8 @@ def gamma_histogram(gamma: np.ndarray, threshold: float | None = None, bins: int
            "hovertemplate": xlabel + " %{x:.3g}<br>%{y} channels<extra></extra>"}
     zeros = int((gamma == 0).sum())
     subtitle = f"{gamma.size} channels" + (f", {zeros} exactly 0" if zeros else "")
-    layout = {**base_layout(f"{title}<br><sup>{subtitle}</sup>"), "bargap": 0.02, "showlegend": False,
+    layout = {**base_layout(f"{title}<br><sup>{subtitle}</sup>" if title else ""), "bargap": 0.02,
+              "showlegend": False,
               "xaxis": {"title": {"text": xlabel}, "range": [float(edges[0]), float(edges[-1])]},
               "yaxis": {"title": {"text": "channels"}, "type": "log" if log_y else "linear"}}
     if threshold is not None and np.isfinite(threshold):
@@ -74,7 +79,7 @@ def gamma_histogram(gamma: np.ndarray, threshold: float | None = None, bins: int
         # the label goes on the side of the line with more room
         shape, note = vline(float(threshold), f"threshold {threshold:.3g}: {below:.0%} below", THRESHOLD_COLOR,
                             left=threshold > (edges[0] + edges[-1]) / 2)
-        layout.update(shapes=[shape], annotations=[note])
+        layout.update(shapes=[shape], annotations=[note] if label_threshold else [])
     return fast_figure([bar], layout)
 
 

@@ -11,10 +11,11 @@ PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#B279A2", "#E45756", "#72B7B2", "#E
 
 
 def base_layout(title: str = "", height: int = 360) -> dict:
-    """Layout settings common to all figures: white template, tight margins, a fixed height."""
+    """Layout settings common to all figures: white template, tight margins, a fixed height (no title, no room
+    for one, when `title` is empty: the page then heads the chart itself)."""
     return dict(
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),
-        template="plotly_white", height=height, margin=dict(l=55, r=20, t=60, b=45),
+        template="plotly_white", height=height, margin=dict(l=55, r=20, t=60 if title else 20, b=45),
         hoverlabel=dict(namelength=-1),
     )
 
