@@ -44,9 +44,13 @@ def test_gamma_histogram_counts_every_channel_and_draws_the_threshold():
     assert isinstance(fig, go.Figure)
     bar = fig.data[0]
     assert len(bar.x) == 10 and sum(bar.y) == g.size
-    assert any(s.type == "line" and s.x0 == pytest.approx(0.3) for s in fig.layout.shapes)
+    line = [t for t in fig.data if t.name == "threshold"]
+    assert len(line) == 1 and list(line[0].x) == [pytest.approx(0.3)] * 2  # a trace: moving it is a data change
+    assert "below" in fig.layout.annotations[0].text
     assert "1 exactly 0" in fig.layout.title.text
-    assert len(valid(gamma_histogram(g)).layout.shapes) == 0
+    assert len(valid(gamma_histogram(g)).data) == 1
+    bare = valid(gamma_histogram(g, threshold=0.3, title="", label_threshold=False))
+    assert not bare.layout.annotations and not bare.layout.title.text
 
 
 def test_gamma_histogram_survives_all_zero_empty_and_nan():

@@ -62,7 +62,7 @@ def tradeoff_curve(points: Sequence[Mapping], current: Mapping | None = None, ba
     }]
     layout = {**base_layout(title), "showlegend": False,
               "xaxis": {"title": {"text": "FLOPs (% of unpruned)"}, "range": [0, 102]},
-              "yaxis": {"title": {"text": "accuracy"}, "tickformat": ".0%"}}
+              "yaxis": {"title": {"text": "accuracy"}, "tickformat": ".0%", "range": [0, 1.02]}}
     if base and base.get("accuracy") is not None:
         shape, note = hline(float(base["accuracy"]), f"unpruned {float(base['accuracy']):.1%}")
         layout.update(shapes=[shape], annotations=[note] if label_base else [])

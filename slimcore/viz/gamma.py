@@ -74,13 +74,20 @@ def gamma_histogram(gamma: np.ndarray, threshold: float | None = None, bins: int
               "showlegend": False,
               "xaxis": {"title": {"text": xlabel}, "range": [float(edges[0]), float(edges[-1])]},
               "yaxis": {"title": {"text": "channels"}, "type": "log" if log_y else "linear"}}
+    data = [bar]
+    top = float(counts.max()) * 1.08 if counts.size and counts.max() > 0 else 1.0
+    layout["yaxis"]["range"] = [0, top] if not log_y else None
     if threshold is not None and np.isfinite(threshold):
         below = float((np.abs(gamma) <= threshold).mean()) if gamma.size else 0.0
-        # the label goes on the side of the line with more room
-        shape, note = vline(float(threshold), f"threshold {threshold:.3g}: {below:.0%} below", THRESHOLD_COLOR,
+        # A trace, not a layout shape: moving it changes only data, which plotly redraws faster than a layout.
+        data.append({"type": "scatter", "x": [float(threshold)] * 2, "y": [0, top], "mode": "lines",
+                     "line": {"color": THRESHOLD_COLOR, "dash": "dash", "width": 2}, "name": "threshold",
+                     "hovertemplate": f"threshold {threshold:.4g}: {below:.0%} below<extra></extra>"})
+        if label_threshold:
+            _, note = vline(float(threshold), f"threshold {threshold:.3g}: {below:.0%} below", THRESHOLD_COLOR,
                             left=threshold > (edges[0] + edges[-1]) / 2)
-        layout.update(shapes=[shape], annotations=[note] if label_threshold else [])
-    return fast_figure([bar], layout)
+            layout["annotations"] = [note]
+    return fast_figure(data, layout)
 
 
 def gamma_heatmap(snapshots: Sequence[Mapping], layers: Sequence[Mapping], layer: str | None = None,

@@ -23,5 +23,5 @@ def layer_widths(widths: Mapping[str, int], totals: Mapping[str, int], title: st
     layout = {**base_layout(title), "barmode": "stack",
               "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
               "xaxis": {"tickangle": -35 if len(names) > 8 else 0, "showticklabels": len(names) <= 60},
-              "yaxis": {"title": {"text": "channels"}}}
+              "yaxis": {"title": {"text": "channels"}, "range": [0, max((int(t) for t in totals.values()), default=1) * 1.05]}}
     return fast_figure(data, layout)
