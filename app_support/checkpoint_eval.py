@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from slimcore.errors import CheckpointError, SlimcoreError
@@ -36,22 +34,19 @@ def evaluate_checkpoint(data: bytes, device: str = "cpu") -> dict[str, Any]:
     if state.get("format") == TRAIN_FORMAT:
         return _evaluate_training_checkpoint(state, device)
     if state.get("format") == PRUNED_FORMAT:
-        return _evaluate_pruned(data, device)
+        return _evaluate_pruned(state, device)
     raise CheckpointError(
         "the upload is not a slimcore checkpoint: expected a pruned model.pt (from the Prune page) or a training "
         "checkpoint (last.pt in a run's folder).")
 
 
-def _evaluate_pruned(data: bytes, device: str) -> dict[str, Any]:
+def _evaluate_pruned(state: dict, device: str) -> dict[str, Any]:
     from slimcore.data import load_dataset
-    from slimcore.pruning import read_pruned
+    from slimcore.pruning.loader import pruned_from_state
     from slimcore.training.evaluate import evaluate
 
-    # read_pruned reads a path (weights_only again) and rebuilds the model from its architecture record.
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.pt"
-        path.write_bytes(data)
-        pruned = read_pruned(path)
+    # Rebuilt from the state already loaded with weights_only: the upload is never written to disk.
+    pruned = pruned_from_state(state, "the upload")
     meta = pruned.meta
     if not meta.get("dataset"):
         raise CheckpointError("the pruned model does not name the data set it was trained on.")
@@ -70,7 +65,10 @@ def _evaluate_training_checkpoint(state: dict, device: str) -> dict[str, Any]:
     from slimcore.models import create_model
     from slimcore.training.evaluate import evaluate
 
-    config = TrainConfig.from_dict(dict(state.get("config") or {}))
+    if not isinstance(state.get("config"), dict):
+        raise CheckpointError("the checkpoint does not record its run's settings; upload a last.pt from a run's "
+                              "folder or a model.pt from the Prune page.")
+    config = TrainConfig.from_dict(dict(state["config"]))
     data = load_dataset(config.dataset, root=config.data_root, seed=config.seed)
     model = create_model(config.model, data.num_classes, data.in_channels, data.image_size)
     weights = state.get("model")
@@ -78,7 +76,7 @@ def _evaluate_training_checkpoint(state: dict, device: str) -> dict[str, Any]:
         raise CheckpointError("the checkpoint has no model weights.")
     try:
         model.load_state_dict(weights)
-    except RuntimeError as e:
+    except (RuntimeError, TypeError, KeyError, AttributeError) as e:
         raise CheckpointError(f"the weights do not fit a {config.model!r}: {str(e).splitlines()[0][:200]}") from e
     loss, accuracy = evaluate(model, data.test, device)
     return {

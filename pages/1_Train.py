@@ -42,6 +42,11 @@ with st.expander("Settings of a new run", expanded=not active):
         dataset = st.selectbox("data set", names, key="t:dataset", help=DATASETS.describe(DEFAULTS.dataset))
         keep("t:dataset")
         st.caption(DATASETS.describe(dataset))
+        seed("t:data_root", "")
+        data_root = st.text_input("data folder", key="t:data_root", placeholder="default",
+                                  help="imagefolder: a folder of class sub-folders of images; cifar10/cifar100: "
+                                       "where the files are (or are downloaded to). Empty: the default.")
+        keep("t:data_root")
         names = MODELS.names()
         seed("t:model", DEFAULTS.model, names)
         model = st.selectbox("model", names, key="t:model")
@@ -79,13 +84,14 @@ with st.expander("Settings of a new run", expanded=not active):
     if st.button("Start training", type="primary", key="t:start", disabled=active,
                  help="a run is active; stop it first" if active else None):
         try:
-            config = DEFAULTS.replace(dataset=dataset, model=model, penalty=penalty, lam=float(lam),
+            config = DEFAULTS.replace(dataset=dataset, data_root=data_root.strip() or None, model=model,
+                                      penalty=penalty, lam=float(lam),
                                       penalty_params=penalty_params, epochs=int(epochs), lr=float(lr),
                                       batch_size=int(batch_size), device=device)
         except ConfigError as e:
             st.error(f"Not started: {e}")
         else:
-            with user_errors("start the run"):
+            with user_errors("start the run"), st.spinner("Checking the device and the data…"):
                 new_id = jobs.start_training(config, store)
                 set_url_run(new_id)
                 st.session_state.pop("t:run", None)

@@ -153,6 +153,10 @@ m[2].metric("parameters", f"{params_ratio:.1%}" if params_ratio is not None else
             f"{(params_ratio - 1) * 100:+.1f} %" if params_ratio is not None else None, delta_color="inverse")
 m[3].metric("channels kept", f"{kept} / {sum(totals.values())}", f"{kept - sum(totals.values())}",
             delta_color="off")
+clamp_note = st.empty()  # always present, so the charts below keep their place when it fills
+if point.get("clamped"):
+    clamp_note.warning(f"At this threshold some layers would lose every channel: each keeps its "
+                       f"{curve.get('min_channels', 1)} best-scored channel(s) instead (the minimum width).")
 
 # These three are redrawn on every key press: no titles or labels inside them (each text is measured by the
 # browser on every redraw), headings as markdown instead, and no tool bar to rebuild.
@@ -194,8 +198,11 @@ report = latest_commit(store, run_id)
 if report:
     with st.container(border=True):
         before, after = report.get("base") or {}, report
+        threshold = report.get("threshold")
         st.markdown(f"**Pruned model** `{report['run_id']}` · ranking {report['ranking']} · threshold "
-                    f"{float(report['threshold']):.4g} · fine-tuned {report['finetune']['epochs']} epoch(s)")
+                    f"{'–' if threshold is None else f'{float(threshold):.4g}'}"
+                    f"{' (clamped to the minimum width)' if report.get('clamped') else ''} · fine-tuned "
+                    f"{report['finetune']['epochs']} epoch(s)")
         c = st.columns(4)
         c[0].metric("test accuracy", f"{after['accuracy']:.2%}",
                     f"{(after['accuracy'] - before['test_accuracy']) * 100:+.2f} pp vs {before['test_accuracy']:.2%}")

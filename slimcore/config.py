@@ -37,6 +37,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     channels_last: bool = True
+    compile: bool = False
     snapshot_every: int = 10
     num_workers: int = 0
     label: str = ""
@@ -84,7 +85,7 @@ def _number(name: str, value: Any, *, low: float | None = None, high: float | No
 
 def _validate(cfg: TrainConfig) -> None:
     from slimcore.data import DATASETS
-    from slimcore.devices import DEVICE_CHOICES
+    from slimcore.devices import check_device_spec
     from slimcore.models import MODELS
 
     for name in ("model", "dataset", "penalty", "schedule", "device"):
@@ -95,8 +96,7 @@ def _validate(cfg: TrainConfig) -> None:
     DATASETS.get(cfg.dataset)
     if cfg.schedule not in SCHEDULES:
         raise ConfigError(f"unknown schedule {cfg.schedule!r}; valid: {', '.join(SCHEDULES)}.")
-    if cfg.device.split(":")[0] not in DEVICE_CHOICES:
-        raise ConfigError(f"unknown device {cfg.device!r}; valid: {', '.join(DEVICE_CHOICES)}.")
+    check_device_spec(cfg.device)
     if cfg.data_root is not None and (not isinstance(cfg.data_root, str) or not cfg.data_root.strip()):
         raise ConfigError("data_root must be a folder path or left unset.")
     _number("lam", cfg.lam, low=0)
@@ -108,7 +108,7 @@ def _validate(cfg: TrainConfig) -> None:
     _number("seed", cfg.seed, low=0, high=2**31 - 1, integer=True)
     _number("snapshot_every", cfg.snapshot_every, low=1, high=1_000_000, integer=True)
     _number("num_workers", cfg.num_workers, low=0, high=64, integer=True)
-    for flag in ("amp", "channels_last"):
+    for flag in ("amp", "channels_last", "compile"):
         if not isinstance(getattr(cfg, flag), bool):
             raise ConfigError(f"{flag} must be true or false.")
     if not isinstance(cfg.penalty_params, dict):

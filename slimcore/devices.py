@@ -8,6 +8,15 @@ from slimcore.errors import ConfigError
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
+def check_device_spec(spec: object) -> str:
+    """`auto`, or a device name with an optional index (`cuda:1`); anything else raises ConfigError."""
+    base, colon, index = spec.partition(":") if isinstance(spec, str) else ("", "", "")
+    if base not in DEVICE_CHOICES or (colon and (base == "auto" or not (index.isascii() and index.isdigit())
+                                                 or len(index) > 3)):
+        raise ConfigError(f"unknown device {spec!r}; valid: {', '.join(DEVICE_CHOICES)}, or cuda:N for GPU number N.")
+    return spec
+
+
 def available_devices() -> list[str]:
     """The devices this machine can train on, best first."""
     found = []
@@ -20,9 +29,7 @@ def available_devices() -> list[str]:
 
 def choose_device(spec: str = "auto") -> torch.device:
     """Resolves 'auto' to the best available device; refuses a named device that is absent."""
-    base = spec.split(":")[0]
-    if base not in DEVICE_CHOICES:
-        raise ConfigError(f"unknown device {spec!r}: use one of {', '.join(DEVICE_CHOICES)} (e.g. cuda:1).")
+    base = check_device_spec(spec).split(":")[0]
     if base == "auto":
         return torch.device(available_devices()[0])
     if base not in available_devices():

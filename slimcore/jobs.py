@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 
 from slimcore.config import TrainConfig
+from slimcore.distributed import DistContext
 from slimcore.errors import SlimcoreError, StoreError
-from slimcore.store.checkpoints import load_checkpoint
+from slimcore.store.checkpoints import check_training_state, load_checkpoint
 from slimcore.store.runs import RunStore
+from slimcore.store.schema import ACTIVE_STATUSES
 
-RESUMABLE = ("stopped", "interrupted", "failed", "diverged")
+# A diverged run is not resumable: with the same settings it would diverge again (see check_resumable).
+RESUMABLE = ("stopped", "interrupted", "failed")
 
 
 def create_run(store: RunStore, config: TrainConfig) -> str:
@@ -21,42 +24,76 @@ def create_run(store: RunStore, config: TrainConfig) -> str:
     return store.create_run(config.to_dict(), kind="train", label=label)
 
 
-def run_training(store: RunStore, run_id: str, resume: bool = False, stop_flag: dict | None = None,
-                 observers=()) -> tuple[str, str]:
+def run_training(store: RunStore | None, run_id: str, resume: bool = False, stop_flag: dict | None = None,
+                 observers=(), dist: DistContext | None = None) -> tuple[str, str]:
     """Trains run `run_id` in this process, recording everything in `store`; returns (status, message).
 
-    SIGTERM/SIGINT request a clean stop (checkpoint, then status `stopped`).
+    SIGTERM/SIGINT request a clean stop (checkpoint, then status `stopped`). Under torchrun (`dist`), rank 0
+    alone holds the store: it reads the config and checkpoint and broadcasts them; the other ranks pass
+    `store=None` and only train.
     """
-    from slimcore.training.observers import StoreRecorder
-    from slimcore.training.trainer import Trainer
-
+    main = dist is None or dist.is_main
     flag = stop_flag if stop_flag is not None else {"requested": False}
     previous = {}
     if stop_flag is None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, lambda s, f: flag.__setitem__("requested", True))
-    run = store.get_run(run_id)
-    store.set_status(run_id, "starting", "loading data and model", pid=os.getpid())
     try:
-        config = TrainConfig.from_dict(run["config"])
-        trainer = Trainer(config, observers=[StoreRecorder(store, run_id), *observers],
+        # A run that cannot start (unknown, nothing to resume, unreadable checkpoint) keeps its status.
+        setup = _training_setup(store, run_id, resume, dist) if main else None
+        if dist is not None:
+            setup = dist.broadcast(setup)
+        if "error" in setup:
+            if main and store.exists(run_id) and store.get_run(run_id)["status"] in ACTIVE_STATUSES:
+                store.set_status(run_id, "failed", str(setup["error"]))  # a job that could not start
+            raise setup["error"]
+        return _train(store, run_id, setup, flag, observers, dist)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _train(store: RunStore | None, run_id: str, setup: dict, flag: dict, observers, dist) -> tuple[str, str]:
+    from slimcore.training.observers import StoreRecorder
+    from slimcore.training.trainer import Trainer
+
+    main = store is not None
+    try:
+        if main:
+            store.set_status(run_id, "starting", "loading data and model", pid=os.getpid())
+        config = TrainConfig.from_dict(setup["config"])
+        trainer = Trainer(config, observers=[StoreRecorder(store, run_id), *observers] if main else [],
                           stop_requested=lambda: flag["requested"],
-                          checkpoint_path=store.run_dir(run_id) / "last.pt")
+                          checkpoint_path=store.run_dir(run_id) / "last.pt" if main else None, dist=dist)
+        if setup["state"] is not None:
+            trainer.load_state_dict(setup["state"])
+        return trainer.fit()
+    except SlimcoreError as e:
+        if main:
+            store.set_status(run_id, "failed", str(e))
+        raise
+    except BaseException as e:
+        if main:
+            store.set_status(run_id, "failed", f"{type(e).__name__}: {e}")
+        raise
+
+
+def _training_setup(store: RunStore, run_id: str, resume: bool, dist: DistContext | None) -> dict:
+    """The run's config and (when resuming) its checkpoint, or the error that prevents the start: handed on,
+    not raised, so that under torchrun the other ranks hear of it instead of waiting for a broadcast."""
+    try:
+        run = store.get_run(run_id)
+        state = None
+        if resume and dist is not None:  # a torchrun resume comes straight from the CLI: check it here
+            check_resumable(store, run_id)
         if resume:
             ckpt = store.latest_checkpoint(run_id)
             if ckpt is None:
                 raise StoreError(f"run {run_id} has no checkpoint to resume from; start a new run instead.")
-            trainer.load_state_dict(load_checkpoint(ckpt["path"]))
-        return trainer.fit()
+            state = check_training_state(load_checkpoint(ckpt["path"]), run["config"], ckpt["path"])
+        return {"config": run["config"], "state": state}
     except SlimcoreError as e:
-        store.set_status(run_id, "failed", str(e))
-        raise
-    except BaseException as e:
-        store.set_status(run_id, "failed", f"{type(e).__name__}: {e}")
-        raise
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        return {"error": e}
 
 
 def launch(store: RunStore, run_id: str, resume: bool = False) -> int:
@@ -72,8 +109,19 @@ def launch(store: RunStore, run_id: str, resume: bool = False) -> int:
     return proc.pid
 
 
+def check_startable(config: TrainConfig) -> None:
+    """Raises the error a run of `config` would stop with at once (device absent, data missing or unreadable),
+    so that bad input is refused before a run is recorded."""
+    from slimcore.data import load_dataset
+    from slimcore.devices import choose_device
+
+    choose_device(config.device)
+    load_dataset(config.dataset, root=config.data_root, seed=config.seed)
+
+
 def start_training(config: TrainConfig, store: RunStore) -> str:
     """Creates a run and starts it in the background; returns the run id."""
+    check_startable(config)
     run_id = create_run(store, config)
     launch(store, run_id)
     return run_id
@@ -82,6 +130,11 @@ def start_training(config: TrainConfig, store: RunStore) -> str:
 def check_resumable(store: RunStore, run_id: str) -> None:
     """Raises a StoreError that says why a run cannot be resumed."""
     run = store.get_run(run_id)
+    if run["status"] == "diverged":
+        cfg = run["config"]
+        raise StoreError(f"run {run_id} diverged (its loss became NaN/inf); resuming it with the same settings would "
+                         f"diverge again. Start a new run with a lower --lr (was {cfg.get('lr')}) or --lam (was "
+                         f"{cfg.get('lam')}); its last good checkpoint stays available to rank, preview and prune.")
     if run["status"] not in RESUMABLE:
         raise StoreError(f"run {run_id} is {run['status']}; only {', '.join(RESUMABLE)} runs can be resumed.")
     if store.latest_checkpoint(run_id) is None:
@@ -91,6 +144,9 @@ def check_resumable(store: RunStore, run_id: str) -> None:
 def resume_training(store: RunStore, run_id: str) -> int:
     """Resumes a stopped or interrupted run in the background from its last checkpoint; returns the pid."""
     check_resumable(store, run_id)
+    # read here too, so that a broken checkpoint is refused before a job starts and marks the run failed
+    path = store.latest_checkpoint(run_id)["path"]
+    check_training_state(load_checkpoint(path), store.get_run(run_id)["config"], path)
     return launch(store, run_id, resume=True)
 
 

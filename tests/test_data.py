@@ -27,7 +27,7 @@ def _row_ids(x: torch.Tensor) -> set[bytes]:
 
 
 def test_registry_lists_every_dataset() -> None:
-    assert set(list_datasets()) == {"mnist5k", "digits", "cifar10", "cifar100", "imagefolder"}
+    assert set(list_datasets()) == {"mnist5k", "digits", "cifar10", "cifar100", "imagefolder", "synthetic"}
     with pytest.raises(ConfigError, match="mnist5k"):
         load_dataset("mnist")
 
@@ -255,3 +255,12 @@ def test_crop_flip_matches_a_reference_loop() -> None:
 
 def test_registered_loaders_have_help() -> None:
     assert all(DATASETS.describe(n) for n in DATASETS.names())
+
+
+def test_synthetic_data_has_cifar_shapes_and_is_seeded():
+    from slimcore.data import load_dataset
+
+    a, b = load_dataset("synthetic", seed=1, train_size=50), load_dataset("synthetic", seed=1, train_size=50)
+    x, y = a.train[0]
+    assert x.shape == (3, 32, 32) and a.input_shape == (3, 32, 32) and a.num_classes == 10 and 0 <= int(y) < 10
+    assert len(a.train) == 50 and torch.equal(a.train.tensors[0], b.train.tensors[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 
 from slimcore.errors import SlimcoreError
@@ -14,6 +15,8 @@ COMMAND_MODULES = ("slimcore.cli.training", "slimcore.cli.pruning")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for our own errors
+        if message.endswith("expected one argument"):  # argparse reads `--lam -1e-3` as two flags
+            message += " (write a value that starts with '-' as --flag=VALUE, e.g. --lam=-1e-3)"
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
@@ -54,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("slimcore: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout went to a program that stopped reading (`slimcore runs | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice: no error at exit
+        return 1
 
 
 if __name__ == "__main__":

@@ -80,8 +80,9 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
     from slimcore.cli.main import print_json
     from slimcore.errors import ConfigError
+    from slimcore.cli.training import open_store
+    from slimcore.pruning.plan import check_min_channels
     from slimcore.pruning.preview import describe_ranking
-    from slimcore.store import RunStore
 
     legr = {k: v for k, v in {"flops_ratio": args.target_flops, "population": args.population,
                               "sample": args.sample, "generations": args.generations, "steps": args.steps,
@@ -93,7 +94,8 @@ def cmd_rank(args: argparse.Namespace) -> int:
         legr["min_channels"] = args.min_channels
     # a LeGR parameter asks for a new search; without one a stored search is reused
     research = args.search or len(legr) > 1
-    out = describe_ranking(RunStore(args.runs_dir), args.run_id, args.ranking, _progress, research, **legr)
+    check_min_channels(args.min_channels)
+    out = describe_ranking(open_store(args), args.run_id, args.ranking, _progress, research, **legr)
     if args.json:
         print_json(out)
         return 0
@@ -112,16 +114,18 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     from slimcore.cli.main import print_json
+    from slimcore.cli.training import open_store
     from slimcore.pruning import get_curve, preview_at
-    from slimcore.store import RunStore
 
-    store = RunStore(args.runs_dir)
+    store = open_store(args)
     if args.threshold is not None or args.flops_ratio is not None:
         point = preview_at(store, args.run_id, args.ranking, args.threshold, args.flops_ratio, args.min_channels)
         if args.json:
             print_json(point)
         else:
             print(_row(point))
+            if point["clamped"]:
+                print(clamp_note(args.min_channels))
         return 0
     curve = get_curve(store, args.run_id, args.ranking, args.points, progress=None if args.json else _progress,
                       recompute=args.recompute, min_channels=args.min_channels)
@@ -132,7 +136,15 @@ def cmd_preview(args: argparse.Namespace) -> int:
     print(_row(curve["base"]) + "  (unpruned)")
     for point in curve["points"]:
         print(_row(point))
+    if any(point["clamped"] for point in curve["points"]):
+        print(clamp_note(args.min_channels))
     return 0
+
+
+def clamp_note(min_channels: int) -> str:
+    """What `clamped` means, in the words the CLI prints under a clamped point."""
+    return (f"clamped: the threshold would remove every channel of some layers; each keeps its {min_channels} "
+            "best-scored channel(s) instead (--min-channels).")
 
 
 def _row(p: dict) -> str:
@@ -143,10 +155,10 @@ def _row(p: dict) -> str:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     from slimcore.cli.main import print_json
+    from slimcore.cli.training import open_store
     from slimcore.pruning import commit
-    from slimcore.store import RunStore
 
-    report = commit(RunStore(args.runs_dir), args.run_id, args.ranking, args.threshold, args.flops_ratio,
+    report = commit(open_store(args), args.run_id, args.ranking, args.threshold, args.flops_ratio,
                     args.finetune_epochs, args.finetune_lr, args.out, progress=_progress,
                     min_channels=args.min_channels)
     if args.json:
@@ -155,7 +167,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
     lat = report["latency"]
     print(f"pruned run {report['run_id']}: {report['flops_ratio']:.1%} FLOPs, {report['params_ratio']:.1%} params, "
           f"test accuracy {report['accuracy']:.4f} (unpruned {report['base']['test_accuracy']:.4f}), "
-          f"batch-1 speed-up {lat['batch1']['speedup']}×" + ("; clamped to the minimum width" if report["clamped"] else ""))
+          f"batch-1 speed-up {lat['batch1']['speedup']}×")
+    if report["clamped"]:
+        print(clamp_note(report["min_channels"]) + f" Threshold applied: {report['threshold']:.4g}.")
     if report["onnx"]["exporter"] != "dynamo":
         print(f"note: ONNX written with the TorchScript exporter ({report['onnx']['fallback_reason']})")
     print(report["files"]["report"])

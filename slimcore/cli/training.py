@@ -22,6 +22,22 @@ def add_runs_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-dir", default=None, help="run store folder (default: $SLIMCORE_RUNS_DIR or ./runs)")
 
 
+def open_store(args: argparse.Namespace):
+    """The store of a command that names a run: the id is checked first, and a missing store is not created."""
+    from pathlib import Path
+
+    from slimcore.errors import StoreError
+    from slimcore.store import RunStore, default_runs_dir, validate_run_id
+    from slimcore.store.runs import DB_NAME
+
+    validate_run_id(args.run_id)
+    root = Path(args.runs_dir) if args.runs_dir is not None else default_runs_dir()
+    if not (root / DB_NAME).is_file():
+        raise StoreError(f"no run {args.run_id!r} in {root}: there is no run store there; check --runs-dir (or "
+                         "SLIMCORE_RUNS_DIR), or start a run with `slimcore train`.")
+    return RunStore(root)
+
+
 def register(sub) -> None:
     from slimcore.data import DATASETS
     from slimcore.models import MODELS
@@ -57,6 +73,7 @@ def register(sub) -> None:
     t.add_argument("--device", default=d["device"].default, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
     t.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
     t.add_argument("--no-channels-last", action="store_true", help="disable channels_last on CUDA")
+    t.add_argument("--compile", action="store_true", help="compile the model with torch.compile (slow start)")
     t.add_argument("--snapshot-every", type=int, default=d["snapshot_every"].default,
                    help="record γ every N steps (and at each epoch end)")
     t.add_argument("--workers", type=int, default=d["num_workers"].default, help="data loader workers")
@@ -96,7 +113,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         model=args.model, dataset=args.dataset, data_root=args.data_root, penalty=penalty, lam=lam,
         penalty_params=params, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, batch_size=args.batch_size, schedule=args.schedule, seed=args.seed,
-        device=args.device, amp=not args.no_amp, channels_last=not args.no_channels_last,
+        device=args.device, amp=not args.no_amp, channels_last=not args.no_channels_last, compile=args.compile,
         snapshot_every=args.snapshot_every, num_workers=args.workers, label=args.label,
     )
 
@@ -109,16 +126,22 @@ def _finish_payload(store, run_id: str) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from slimcore import jobs
+    from slimcore import distributed, jobs
     from slimcore.cli.main import print_json
+    from slimcore.errors import ConfigError
     from slimcore.store import RunStore
     from slimcore.training.observers import ProgressBar
 
     config = config_from_args(args)
     config.build_penalty()
-    store = RunStore(args.runs_dir)
-    run_id = jobs.create_run(store, config)
+    if not distributed.launched_by_torchrun():
+        jobs.check_startable(config)  # device and data: bad input is refused before a run is recorded
+    if args.detach and distributed.launched_by_torchrun():
+        raise ConfigError("--detach cannot be used under torchrun; run torchrun itself in the background "
+                          "(e.g. with nohup) instead.")
     if args.detach:
+        store = RunStore(args.runs_dir)
+        run_id = jobs.create_run(store, config)
         pid = jobs.launch(store, run_id)
         if args.json:
             print_json({"run_id": run_id, "pid": pid, "status": "starting", "runs_dir": str(store.root)})
@@ -126,9 +149,21 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"started run {run_id} (pid {pid}); watch it with `slimcore runs`, stop it with "
                   f"`slimcore stop {run_id}`")
         return 0
-    print(f"run {run_id}", file=sys.stderr)
-    status, message = jobs.run_training(store, run_id, observers=[ProgressBar()])
-    return _report(store, run_id, status, message, args.json)
+    dist = distributed.from_environment(config.device)
+    try:
+        # Under torchrun rank 0 alone opens the store and creates the run; the others learn its id.
+        store = RunStore(args.runs_dir) if dist is None or dist.is_main else None
+        run_id = jobs.create_run(store, config) if store is not None else None
+        if dist is not None:
+            run_id = dist.broadcast(run_id)
+        if store is None:
+            jobs.run_training(None, run_id, dist=dist)
+            return 0
+        print(f"run {run_id}" + (f" ({dist.world_size} processes)" if dist else ""), file=sys.stderr)
+        status, message = jobs.run_training(store, run_id, observers=[ProgressBar()], dist=dist)
+        return _report(store, run_id, status, message, args.json)
+    finally:
+        distributed.shutdown(dist)
 
 
 def _report(store, run_id: str, status: str, message: str, as_json: bool) -> int:
@@ -181,9 +216,8 @@ def run_row(run: dict) -> dict:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     from slimcore import jobs
-    from slimcore.store import RunStore
 
-    store = RunStore(args.runs_dir)
+    store = open_store(args)
     jobs.stop_training(store, args.run_id)
     deadline = time.time() + max(args.wait, 0)
     while time.time() < deadline and store.get_run(args.run_id)["status"] in ("starting", "running"):
@@ -193,19 +227,30 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from slimcore import jobs
+    from slimcore import distributed, jobs
     from slimcore.cli.main import print_json
-    from slimcore.store import RunStore
+    from slimcore.errors import ConfigError
     from slimcore.training.observers import ProgressBar
 
-    store = RunStore(args.runs_dir)
-    jobs.check_resumable(store, args.run_id)
-    if args.detach:
-        pid = jobs.resume_training(store, args.run_id)
-        if args.json:
-            print_json({"run_id": args.run_id, "pid": pid, "status": "starting"})
-        else:
-            print(f"resumed run {args.run_id} (pid {pid})")
-        return 0
-    status, message = jobs.run_training(store, args.run_id, resume=True, observers=[ProgressBar()])
-    return _report(store, args.run_id, status, message, args.json)
+    if args.detach and distributed.launched_by_torchrun():
+        raise ConfigError("--detach cannot be used under torchrun; run torchrun itself in the background instead.")
+    dist = distributed.from_environment()
+    try:
+        # Any number of processes may resume a run: batches and steps count in global batches.
+        store = open_store(args) if dist is None or dist.is_main else None
+        if store is None:
+            jobs.run_training(None, args.run_id, resume=True, dist=dist)
+            return 0
+        if dist is None:
+            jobs.check_resumable(store, args.run_id)
+        if args.detach:
+            pid = jobs.resume_training(store, args.run_id)
+            if args.json:
+                print_json({"run_id": args.run_id, "pid": pid, "status": "starting"})
+            else:
+                print(f"resumed run {args.run_id} (pid {pid})")
+            return 0
+        status, message = jobs.run_training(store, args.run_id, resume=True, observers=[ProgressBar()], dist=dist)
+        return _report(store, args.run_id, status, message, args.json)
+    finally:
+        distributed.shutdown(dist)

@@ -3,6 +3,6 @@ from slimcore.data.factory import DATASETS, default_root, list_datasets, load_da
 from slimcore.data.splits import DataSplits
 
 # Importing a data-set file registers its loader.
-from slimcore.data import cifar, digits, imagefolder, mnist  # noqa: F401,E402
+from slimcore.data import cifar, digits, imagefolder, mnist, synthetic  # noqa: F401,E402
 
 __all__ = ["DATASETS", "DataSplits", "default_root", "list_datasets", "load_dataset"]

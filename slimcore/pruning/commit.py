@@ -11,7 +11,7 @@ from slimcore.errors import ConfigError
 from slimcore.pruning.export import export_onnx, save_pruned
 from slimcore.pruning.finetune import FineTuner
 from slimcore.pruning.latency import latency_report
-from slimcore.pruning.plan import check_min_channels, check_target
+from slimcore.pruning.plan import check_min_channels, check_target, requested_threshold
 from slimcore.pruning.preview import DEFINITIONS, measure, ranking_scores, selection_for
 from slimcore.pruning.rankings import RANKINGS
 from slimcore.pruning.storage import write_json
@@ -52,6 +52,9 @@ def commit(store: RunStore, run_id: str, ranking: str = "bn", threshold: float |
     threshold, flops_ratio = check_target(threshold, flops_ratio)
     min_channels = check_min_channels(min_channels)
     finetune_epochs, finetune_lr = _check_finetune(finetune_epochs, finetune_lr)
+    if out_dir is not None and not str(out_dir).strip():
+        raise ConfigError("the output folder (--out) is empty; give a folder, or leave it out to write into the "
+                          "prune run's own folder.")
     started = time.perf_counter()
     total = 6 + finetune_epochs
     say = progress or (lambda done, total, message: None)
@@ -100,6 +103,7 @@ def commit(store: RunStore, run_id: str, ranking: str = "bn", threshold: float |
         onnx = export_onnx(pruned, trained.input_shape, out / "model.onnx")
         report = {
             "run_id": prune_id, "parent": run_id, "ranking": ranking, "threshold": selection.threshold,
+            "requested_threshold": requested_threshold(threshold),
             "target_flops_ratio": flops_ratio, "min_channels": min_channels, "clamped": selection.clamped,
             "input_shape": [1, *trained.input_shape], "dataset": cfg["dataset"], "split": "test",
             "accuracy": test_accuracy, "val_accuracy": val_accuracy,

@@ -65,9 +65,10 @@ def resize(model, modules: dict) -> None:
 
 def read_pruned(path: str | os.PathLike) -> PrunedFile:
     """Loads model.pt (weights_only) and rebuilds its model; anything else raises CheckpointError."""
-    from slimcore.models import create_model
     from slimcore.store.checkpoints import load_checkpoint
 
+    if not str(path).strip():
+        raise CheckpointError("no model file given; give the path of a model.pt written by `slimcore prune`.")
     path = Path(path)
     try:
         state = load_checkpoint(path)
@@ -76,6 +77,13 @@ def read_pruned(path: str | os.PathLike) -> PrunedFile:
             raise
         raise CheckpointError(f"{path} is not a pruned slimcore model (model.pt written by `slimcore prune`): "
                               "it is not a weights-only PyTorch file.") from e
+    return pruned_from_state(state, str(path))
+
+
+def pruned_from_state(state: dict, path: str) -> PrunedFile:
+    """Rebuilds the model of an already loaded (weights-only) model.pt; `path` names it in messages."""
+    from slimcore.models import create_model
+
     if state.get("format") != PRUNED_FORMAT:
         raise CheckpointError(f"{path} is not a pruned slimcore model (model.pt written by `slimcore prune`); "
                               "training checkpoints are evaluated through their run.")

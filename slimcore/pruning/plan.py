@@ -39,6 +39,11 @@ def check_threshold(value: object) -> float:
     return float(value)
 
 
+def requested_threshold(value: float | None) -> float | str | None:
+    """A threshold as given, for reports: ±inf as the text "inf" / "-inf" (JSON has no infinity)."""
+    return value if value is None or math.isfinite(value) else str(float(value))
+
+
 def check_flops_ratio(value: object) -> float:
     """The share of the unpruned model's FLOPs to keep, in (0, 1]."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
@@ -72,7 +77,15 @@ def check_scores(scores: Sequence[np.ndarray]) -> None:
 
 
 def select(scores: Sequence[np.ndarray], threshold: float, min_channels: int = 1) -> Selection:
-    """Remove channels scored under `threshold`; a group keeps at least `min_channels` (its top-scored ones)."""
+    """Remove channels scored under `threshold`; a group keeps at least `min_channels` (its top-scored ones).
+
+    The selection records the threshold actually applied: one outside the scores' range (±inf included) is
+    moved to the nearest value that gives the same plan, so reports never carry an infinite threshold.
+    """
+    present = [s for s in scores if len(s)]
+    if present:
+        low, high = min(float(np.min(s)) for s in present), max(float(np.max(s)) for s in present)
+        threshold = min(max(float(threshold), low), float(np.nextafter(high, np.inf)))
     plan, clamped = [], False
     for s in scores:
         n = len(s)

@@ -9,8 +9,8 @@ import numpy as np
 
 from slimcore.errors import ConfigError
 from slimcore.pruning.legr import search_legr, stored_legr
-from slimcore.pruning.plan import (Selection, check_min_channels, check_scores, check_target, curve_targets, select,
-                                   select_flops)
+from slimcore.pruning.plan import (Selection, check_min_channels, check_scores, check_target, curve_targets,
+                                   requested_threshold, select, select_flops)
 from slimcore.pruning.rankings import RANKINGS
 from slimcore.pruning.storage import read_json, write_json
 from slimcore.pruning.structure import pruned_model
@@ -137,7 +137,7 @@ def preview_at(store: RunStore, run_id: str, ranking: str = "bn", threshold: flo
     point, _ = measure(trained, selection_for(trained, scores, threshold, flops_ratio, min_channels))
     st = trained.structure
     point.update(ranking=ranking, run_id=run_id, base_flops=2 * st.macs(st.empty_plan()),
-                 target_flops_ratio=flops_ratio)
+                 target_flops_ratio=flops_ratio, requested_threshold=requested_threshold(threshold))
     return point
 
 

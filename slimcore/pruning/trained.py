@@ -12,7 +12,7 @@ from slimcore.data import DataSplits, load_dataset
 from slimcore.errors import CheckpointError, StoreError
 from slimcore.models import create_model
 from slimcore.pruning.structure import Structure, analyse
-from slimcore.store.checkpoints import load_checkpoint
+from slimcore.store.checkpoints import check_training_state, load_checkpoint
 from slimcore.store.runs import RunStore
 
 
@@ -70,9 +70,7 @@ def load_trained(store: RunStore, run_id: str) -> TrainedRun:
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-        state = load_checkpoint(path)
-        if "model" not in state or "config" not in state:
-            raise CheckpointError(f"{path} is not a slimcore training checkpoint (no model or config in it).")
+        state = check_training_state(load_checkpoint(path), run["config"], path)
         config = dict(state["config"])
         data = _data(config)
         model = create_model(config["model"], data.num_classes, data.in_channels, data.image_size)

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ def default_runs_dir() -> Path:
 
 def validate_run_id(run_id: str) -> str:
     """Refuse ids that could escape the runs folder (path separators, '..', empty)."""
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id) or ".." in run_id:
         raise StoreError(
             f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only "
             "(list runs with `slimcore runs`)."
@@ -60,14 +61,7 @@ class RunStore:
         self.root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.root / DB_NAME, timeout=30.0, check_same_thread=False, isolation_level=None
-            )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA busy_timeout = 30000")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.executescript(SCHEMA)
+            self._conn = _open(self.root / DB_NAME)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(
                 f"cannot open the run store in {self.root}: {e}. "
@@ -80,7 +74,12 @@ class RunStore:
             with self._conn:
                 self._conn.execute(sql, tuple(args))
         except sqlite3.Error as e:
-            raise StoreError(f"could not write to the run store {self.root}: {e}") from e
+            raise self._write_error(e) from e
+
+    def _write_error(self, error: sqlite3.Error) -> StoreError:
+        """The StoreError for a failed write; what was recorded before it stays readable."""
+        return StoreError(f"could not write to the run store {self.root}: {error}. Free disk space (or choose "
+                          "another --runs-dir); what was recorded before is kept.")
 
     def create_run(
         self, config: dict, kind: str = "train", parent: str | None = None, label: str = ""
@@ -88,17 +87,30 @@ class RunStore:
         """Adds a run in status `starting` and makes its folder; returns its id."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         slug = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")[:40]
-        run_id = "-".join(p for p in (stamp, slug, secrets.token_hex(2)) if p)
-        now = time.time()
-        self._write(
-            "INSERT INTO runs (id, kind, parent, created, updated, status, config) "
-            "VALUES (?, ?, ?, ?, ?, 'starting', ?)",
-            (run_id, kind, parent, now, now, json.dumps(config, sort_keys=True)),
-        )
+        # Runs with one label started in the same second (two jobs, two shells) differ only in the random
+        # part; when that collides, draw it again rather than fail.
+        for _ in range(8):
+            run_id = "-".join(p for p in (stamp, slug, secrets.token_hex(2)) if p)
+            now = time.time()
+            try:
+                with self._conn:
+                    self._conn.execute(
+                        "INSERT INTO runs (id, kind, parent, created, updated, status, config) "
+                        "VALUES (?, ?, ?, ?, ?, 'starting', ?)",
+                        (run_id, kind, parent, now, now, json.dumps(config, sort_keys=True)),
+                    )
+                break
+            except sqlite3.IntegrityError:
+                continue
+            except sqlite3.Error as e:
+                raise self._write_error(e) from e
+        else:
+            raise StoreError(f"could not find a free run id in {self.root}; try again.")
         self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
         return run_id
 
     def set_status(self, run_id: str, status: str, message: str = "", pid: int | None = None) -> None:
+        validate_run_id(run_id)
         now = time.time()
         if pid is None:
             self._write(
@@ -112,11 +124,25 @@ class RunStore:
             )
 
     def heartbeat(self, run_id: str, progress: float) -> None:
+        validate_run_id(run_id)
         now = time.time()
         self._write("UPDATE runs SET heartbeat=?, updated=?, progress=? WHERE id=?", (now, now, progress, run_id))
 
+    def register_writer(self, run_id: str, note: str = "") -> None:
+        """Records that this process (pid, host) writes run `run_id` from now on: one row per training session."""
+        validate_run_id(run_id)
+        self._write("INSERT INTO writers (run_id, pid, host, started, note) VALUES (?, ?, ?, ?, ?)",
+                    (run_id, os.getpid(), socket.gethostname(), time.time(), note))
+
+    def writers(self, run_id: str) -> list[dict]:
+        """The processes that have written run `run_id`, oldest first."""
+        rows = self._conn.execute("SELECT pid, host, started, note FROM writers WHERE run_id=? ORDER BY rowid",
+                                  (validate_run_id(run_id),))
+        return [dict(r) for r in rows]
+
     def set_layers(self, run_id: str, layers: list[dict]) -> None:
         """Records the BN layers (name, size) in the order snapshot blobs concatenate them."""
+        validate_run_id(run_id)
         self._write("UPDATE runs SET layers=? WHERE id=?", (json.dumps(layers), run_id))
 
     def update_summary(self, run_id: str, **values: Any) -> None:
@@ -125,6 +151,7 @@ class RunStore:
         self._write("UPDATE runs SET summary=? WHERE id=?", (json.dumps(summary), run_id))
 
     def log_metrics(self, run_id: str, step: int, epoch: float, metrics: dict[str, float]) -> None:
+        validate_run_id(run_id)
         rows = [(run_id, step, epoch, k, float(v)) for k, v in metrics.items() if v is not None]
         try:
             with self._conn:
@@ -132,12 +159,13 @@ class RunStore:
                     "INSERT INTO metrics (run_id, step, epoch, name, value) VALUES (?, ?, ?, ?, ?)", rows
                 )
         except sqlite3.Error as e:
-            raise StoreError(f"could not write metrics to {self.root}: {e}") from e
+            raise self._write_error(e) from e
 
     def add_snapshot(
         self, run_id: str, step: int, epoch: float, at_epoch_end: bool, gamma: np.ndarray, beta: np.ndarray
     ) -> None:
         """Stores every BN layer's γ and β, concatenated, as float32 bytes."""
+        validate_run_id(run_id)
         self._write(
             "INSERT INTO snapshots (run_id, step, epoch, at_epoch_end, gamma, beta) VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -148,26 +176,30 @@ class RunStore:
         )
 
     def add_checkpoint(self, run_id: str, step: int, epoch: float, path: Path) -> None:
+        validate_run_id(run_id)
         try:
-            with self._conn:
+            with self._conn:  # one transaction: a crash in between must not leave the run without a row
+                self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.execute("DELETE FROM checkpoints WHERE run_id=?", (run_id,))
                 self._conn.execute(
                     "INSERT INTO checkpoints (run_id, step, epoch, path, created) VALUES (?, ?, ?, ?, ?)",
                     (run_id, step, epoch, str(path), time.time()),
                 )
         except sqlite3.Error as e:
-            raise StoreError(f"could not record the checkpoint in {self.root}: {e}") from e
+            raise self._write_error(e) from e
 
     def truncate_after(self, run_id: str, step: int) -> None:
         """Drops metrics and snapshots logged after `step` (a resume replays them)."""
+        validate_run_id(run_id)
         try:
             with self._conn:
                 self._conn.execute("DELETE FROM metrics WHERE run_id=? AND step>?", (run_id, step))
                 self._conn.execute("DELETE FROM snapshots WHERE run_id=? AND step>?", (run_id, step))
         except sqlite3.Error as e:
-            raise StoreError(f"could not update the run store {self.root}: {e}") from e
+            raise self._write_error(e) from e
 
     def put_artifact(self, run_id: str, name: str, kind: str, path: str | None = None, meta: dict | None = None) -> None:
+        validate_run_id(run_id)
         self._write(
             "INSERT OR REPLACE INTO artifacts (run_id, name, kind, path, meta, created) VALUES (?, ?, ?, ?, ?, ?)",
             (run_id, name, kind, path, json.dumps(meta or {}), time.time()),
@@ -196,6 +228,7 @@ class RunStore:
 
     def metrics(self, run_id: str, since_step: int = -1) -> dict[str, dict[str, list[float]]]:
         """{name: {"step": [...], "epoch": [...], "value": [...]}} in step order."""
+        validate_run_id(run_id)
         out: dict[str, dict[str, list[float]]] = {}
         for r in self._conn.execute(
             "SELECT step, epoch, name, value FROM metrics WHERE run_id=? AND step>? ORDER BY step, rowid",
@@ -209,6 +242,7 @@ class RunStore:
 
     def snapshots(self, run_id: str, epoch_end_only: bool = False, since_step: int = -1) -> list[dict]:
         """γ/β snapshots in step order: dicts with step, epoch, at_epoch_end, gamma, beta (float32 arrays)."""
+        validate_run_id(run_id)
         sql = "SELECT * FROM snapshots WHERE run_id=? AND step>?" + (" AND at_epoch_end=1" if epoch_end_only else "")
         return [
             {
@@ -220,21 +254,45 @@ class RunStore:
         ]
 
     def latest_checkpoint(self, run_id: str) -> dict | None:
+        validate_run_id(run_id)
         row = self._conn.execute(
             "SELECT step, epoch, path FROM checkpoints WHERE run_id=? ORDER BY created DESC LIMIT 1", (run_id,)
         ).fetchone()
         return dict(row) if row else None
 
     def artifact(self, run_id: str, name: str) -> dict | None:
+        validate_run_id(run_id)
         row = self._conn.execute("SELECT * FROM artifacts WHERE run_id=? AND name=?", (run_id, name)).fetchone()
         return _artifact_dict(row) if row else None
 
     def artifacts(self, run_id: str, kind: str | None = None) -> list[dict]:
+        validate_run_id(run_id)
         sql = "SELECT * FROM artifacts WHERE run_id=?" + (" AND kind=?" if kind else "") + " ORDER BY created"
         return [_artifact_dict(r) for r in self._conn.execute(sql, (run_id, kind) if kind else (run_id,))]
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _open(path: Path, patience_s: float = 30.0) -> sqlite3.Connection:
+    """A connection in WAL mode with the schema in place. Processes that open a new store in the same
+    instant can get "database is locked" from the switch to WAL at once, without busy_timeout's wait
+    (reproduced in tests/test_concurrent_jobs.py): such an open is tried again."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(SCHEMA)
+            return conn
+        except sqlite3.OperationalError as e:
+            conn.close()
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02 + 0.05 * secrets.randbelow(4))
 
 
 def _run_dict(row: sqlite3.Row) -> dict:

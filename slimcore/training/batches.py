@@ -39,6 +39,20 @@ def _tensors(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor] | None:
     return None
 
 
+# In-memory data sets up to this size are copied to the GPU once instead of batch by batch.
+RESIDENT_MAX_BYTES = 2 * 1024**3
+
+
+def resident_on(dataset: Dataset, device: torch.device, max_bytes: int = RESIDENT_MAX_BYTES) -> Dataset:
+    """`dataset` held on `device` when it is an in-memory set small enough (CUDA only), else unchanged."""
+    if device.type != "cuda":
+        return dataset
+    tensors = _tensors(dataset)
+    if tensors is None or sum(t.numel() * t.element_size() for t in tensors) > max_bytes:
+        return dataset
+    return TensorDataset(tensors[0].to(device), tensors[1].to(device))
+
+
 def iterate_batches(dataset: Dataset, batches: Sequence[list[int]], device: torch.device,
                     num_workers: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yields (x, y) on `device` for each index list; in-memory data is sliced, not collated."""
@@ -47,7 +61,7 @@ def iterate_batches(dataset: Dataset, batches: Sequence[list[int]], device: torc
     if tensors is not None:
         xs, ys = tensors
         for idx in batches:
-            index = torch.as_tensor(idx)
+            index = torch.as_tensor(idx, device=xs.device)
             yield xs[index].to(device, non_blocking=pin), ys[index].to(device, non_blocking=pin)
         return
     loader = DataLoader(dataset, batch_sampler=list(batches), num_workers=num_workers, pin_memory=pin,

@@ -10,9 +10,9 @@ from slimcore.training.batches import iterate_batches, sequential_batches
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, dataset: Dataset, device: torch.device | str = "cpu",
-             batch_size: int = 500, num_workers: int = 0) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of `model` in eval mode; restores the model's mode after."""
+def evaluate_sums(model: nn.Module, dataset: Dataset, device: torch.device | str = "cpu",
+                  batch_size: int = 500, num_workers: int = 0) -> tuple[float, int, int]:
+    """(summed cross-entropy, correct predictions, samples) of `model` in eval mode; restores its mode after."""
     was_training = model.training
     model.eval()
     device = torch.device(device)
@@ -25,6 +25,13 @@ def evaluate(model: nn.Module, dataset: Dataset, device: torch.device | str = "c
         correct += (logits.argmax(1) == y).sum()
         n += y.numel()
     model.train(was_training)
+    return loss_sum.item(), int(correct.item()), n
+
+
+def evaluate(model: nn.Module, dataset: Dataset, device: torch.device | str = "cpu",
+             batch_size: int = 500, num_workers: int = 0) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of `model` in eval mode; NaN for an empty split."""
+    loss_sum, correct, n = evaluate_sums(model, dataset, device, batch_size, num_workers)
     if n == 0:
         return float("nan"), float("nan")
-    return loss_sum.item() / n, correct.item() / n
+    return loss_sum / n, correct / n

@@ -17,6 +17,9 @@ class StoreRecorder(Observer):
         self.run_id = run_id
 
     def on_start(self, trainer) -> None:
+        dist = getattr(trainer, "dist", None)  # fine-tuning reuses this recorder and is one process
+        world = dist.world_size if dist is not None else 1
+        self.store.register_writer(self.run_id, f"rank 0 of {world}, {trainer.device}")
         self.store.set_layers(self.run_id, trainer.layers)
         self.store.truncate_after(self.run_id, trainer.step)
         self.store.set_status(self.run_id, "running", f"training on {trainer.device}")
@@ -40,10 +43,16 @@ class StoreRecorder(Observer):
                                   train_accuracy=info.train_accuracy, **info.sparsity)
         self.store.heartbeat(self.run_id, info.step / trainer.total_steps)
 
+    warned = False  # a warning is the run's status message until the next checkpoint is written
+
     def on_checkpoint(self, trainer, path, step: int, epoch: float) -> None:
         self.store.add_checkpoint(self.run_id, step, epoch, path)
+        if self.warned:
+            self.warned = False
+            self.store.set_status(self.run_id, "running", f"training on {trainer.device}")
 
     def on_warning(self, trainer, message: str) -> None:
+        self.warned = True
         self.store.set_status(self.run_id, "running", message)
 
     def on_end(self, trainer, status: str, message: str) -> None:

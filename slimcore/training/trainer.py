@@ -11,14 +11,16 @@ import torch
 import torch.nn.functional as F
 
 from slimcore.config import TrainConfig
+from slimcore.distributed import DistContext
 from slimcore.data import load_dataset
 from slimcore.devices import choose_device
 from slimcore.errors import CheckpointError
 from slimcore.models import create_model
 from slimcore.penalties import PenaltyContext, bn_layers
 from slimcore.store.checkpoints import save_checkpoint
-from slimcore.training.batches import batch_generator, epoch_batches, iterate_batches, steps_per_epoch
-from slimcore.training.evaluate import evaluate
+from slimcore.training.batches import (batch_generator, epoch_batches, iterate_batches, resident_on,
+                                       steps_per_epoch)
+from slimcore.training.evaluate import evaluate, evaluate_sums
 from slimcore.training.events import EpochInfo, Observer, Snapshot, StepInfo
 from slimcore.training.schedules import make_scheduler
 from slimcore.training.snapshots import capture, sparsity_figures
@@ -32,16 +34,23 @@ def _divergence_message(cfg: TrainConfig, step: int) -> str:
 
 
 class Trainer:
-    """Builds data, model, penalty and optimizer from a TrainConfig; `fit()` runs to the end or a stop."""
+    """Builds data, model, penalty and optimizer from a TrainConfig; `fit()` runs to the end or a stop.
+
+    With a DistContext (under torchrun) the model is wrapped in DistributedDataParallel and each rank trains
+    on its share of every global batch (`config.batch_size` is the global batch); the penalty acts on the
+    synchronised gradients and parameters, so every rank applies it identically. Observers and checkpoints
+    belong on rank 0 only.
+    """
 
     def __init__(self, config: TrainConfig, observers: Iterable[Observer] = (),
                  stop_requested: Callable[[], bool] | None = None, checkpoint_path: str | Path | None = None,
-                 data=None) -> None:
+                 data=None, dist: DistContext | None = None) -> None:
         self.config = config
+        self.dist = dist
         self.observers = list(observers)
         self.stop_requested = stop_requested or (lambda: False)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
-        self.device = choose_device(config.device)
+        self.device = choose_device(dist.device(config.device) if dist else config.device)
         self.data = data if data is not None else load_dataset(config.dataset, root=config.data_root, seed=config.seed)
         torch.manual_seed(config.seed)
         self.model = create_model(config.model, self.data.num_classes, self.data.in_channels, self.data.image_size)
@@ -65,10 +74,25 @@ class Trainer:
         if cuda and config.amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        # Small in-memory data sets live on the GPU: batches are sliced there, with no host copies.
+        self.train_set = resident_on(self.data.train, self.device)
+        self.net = self._wrap(self.model)
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
         self._epoch_sums = [0.0, 0.0, 0]  # loss sum, correct, samples of the current epoch so far
+
+    def _wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module the training forward pass runs through: DDP under torchrun, compiled on request."""
+        net = model
+        if self.dist is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            net = DistributedDataParallel(model, device_ids=ids)
+        if self.config.compile:
+            net = torch.compile(net)
+        return net
 
     def _sample_input(self) -> torch.Tensor:
         x, _ = self.data.train[0]
@@ -107,15 +131,20 @@ class Trainer:
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
 
+    # The message of the last checkpoint that could not be written (None once one is written again).
+    checkpoint_error: str | None = None
+
     def save_checkpoint(self) -> None:
-        """Writes the checkpoint atomically; a failure is reported and training goes on."""
+        """Writes the checkpoint atomically; a failure is reported and training goes on (see `_finish`)."""
         if self.checkpoint_path is None:
             return
         try:
             save_checkpoint(self.state_dict(), self.checkpoint_path)
         except CheckpointError as e:
-            self._emit("on_warning", str(e))
+            self.checkpoint_error = str(e)
+            self._emit("on_warning", f"{e} Training goes on; the next checkpoint tries again.")
             return
+        self.checkpoint_error = None
         self._emit("on_checkpoint", self.checkpoint_path, self.step, self._fractional_epoch())
 
     # -- the loop --------------------------------------------------------------------------------
@@ -150,7 +179,10 @@ class Trainer:
         while self.epoch < cfg.epochs:
             t0 = time.perf_counter()
             batches = epoch_batches(len(self.data.train), cfg.batch_size, cfg.seed, self.epoch, self.batch_in_epoch)
-            for x, y in iterate_batches(self.data.train, batches, self.device, cfg.num_workers):
+            weights = [1.0] * len(batches)
+            if self.dist is not None:
+                batches, weights = map(list, zip(*(self.dist.shard(b) for b in batches))) if batches else ([], [])
+            for (x, y), weight in zip(iterate_batches(self.train_set, batches, self.device, cfg.num_workers), weights):
                 if self.data.augment is not None:
                     x = self.data.augment(x, batch_generator(cfg.seed, self.epoch, self.batch_in_epoch))
                 if self.device.type == "cuda" and cfg.channels_last:
@@ -158,24 +190,28 @@ class Trainer:
                 lr = self.optimizer.param_groups[0]["lr"]
                 self.ctx.step, self.ctx.epoch, self.ctx.lr = self.step, self.epoch, lr
                 with self._autocast():
-                    logits = self.model(x)
+                    logits = self.net(x)
                     loss = F.cross_entropy(logits.float(), y)
                 self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(loss).backward()
+                self.scaler.scale(loss * weight if weight != 1.0 else loss).backward()
                 self.scaler.unscale_(self.optimizer)
                 self.penalty.after_backward(self.model, self.ctx)
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
                 self.penalty.after_step(self.model, self.ctx)
                 self.scheduler.step()
-                loss_acc += loss.detach() * y.numel()
-                correct_acc += (logits.detach().argmax(1) == y).sum()
-                seen += y.numel()
+                if weight > 0:
+                    loss_acc += loss.detach() * y.numel()
+                    correct_acc += (logits.detach().argmax(1) == y).sum()
+                    seen += y.numel()
                 self.step += 1
                 self.batch_in_epoch += 1
                 last_batch = self.batch_in_epoch == self.steps_per_epoch
                 if self.step % cfg.snapshot_every == 0 or last_batch:
                     loss_sum, correct = loss_acc.item(), correct_acc.item()
+                    if self.dist is not None:
+                        loss_sum, correct, seen = self.dist.sum([loss_sum, correct, seen])
+                        seen = int(seen)
                     if not math.isfinite(loss_sum):
                         return self._finish("diverged", _divergence_message(cfg, self.step))
                     self._epoch_sums = [self._epoch_sums[0] + loss_sum, self._epoch_sums[1] + correct,
@@ -187,19 +223,33 @@ class Trainer:
                     loss_acc.zero_()
                     correct_acc.zero_()
                     seen = 0
-                    if self.stop_requested() and not last_batch:
+                    if self._stop_agreed() and not last_batch:
                         self.save_checkpoint()
                         return self._finish("stopped", f"stopped at step {self.step}; resume to continue.")
             self._end_epoch(time.perf_counter() - t0)
-            if self.stop_requested() and self.epoch < cfg.epochs:
+            if self._stop_agreed() and self.epoch < cfg.epochs:
                 return self._finish("stopped", f"stopped after epoch {self.epoch}; resume to continue.")
         self.penalty.teardown(self.model)
         self.save_checkpoint()
         return self._finish("finished", "")
 
+    def _stop_agreed(self) -> bool:
+        """A stop asked of this process (or, under torchrun, of any rank)."""
+        stop = bool(self.stop_requested())
+        return self.dist.any(stop) if self.dist is not None else stop
+
+    def _validate(self) -> tuple[float, float]:
+        if self.dist is None:
+            return evaluate(self.model, self.data.val, self.device)
+        # Every rank scores its share of the validation set with rank 0's BN statistics; the sums are added.
+        self.dist.sync_buffers(self.model)
+        share = torch.utils.data.Subset(self.data.val, range(self.dist.rank, len(self.data.val), self.dist.world_size))
+        loss_sum, correct, n = self.dist.sum(list(evaluate_sums(self.model, share, self.device)))
+        return (loss_sum / n, correct / n) if n else (float("nan"), float("nan"))
+
     def _end_epoch(self, seconds: float) -> None:
         loss_sum, correct, n = self._epoch_sums
-        val_loss, val_acc = evaluate(self.model, self.data.val, self.device)
+        val_loss, val_acc = self._validate()
         self.model.train()
         snap = self.snapshot(at_epoch_end=True)
         info = EpochInfo(epoch=self.epoch + 1, step=self.step, train_loss=loss_sum / max(n, 1),
@@ -216,5 +266,11 @@ class Trainer:
             self.save_checkpoint()
 
     def _finish(self, status: str, message: str) -> tuple[str, str]:
+        if self.checkpoint_error and status in ("finished", "stopped"):
+            # The latest weights exist only in memory: a run whose last checkpoint failed is not finished.
+            done = "trained to" if status == "finished" else "stopped at"
+            status = "failed" if status == "finished" else status
+            message = (f"{done} step {self.step}, but {self.checkpoint_error} Resume once there is room: "
+                       "training continues from that checkpoint.")
         self._emit("on_end", status, message)
         return status, message

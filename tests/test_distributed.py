@@ -1,0 +1,181 @@
+"""Data-parallel training with torchrun on CPU (gloo): one writer, same result as one process, resume across
+process counts."""
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from slimcore import jobs
+from slimcore.distributed import DistContext
+from slimcore.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+TRAIN_ARGS = ["--dataset", "digits", "--epochs", "2", "--batch-size", "64", "--seed", "3", "--json"]
+
+# Per-rank BatchNorm statistics (each rank normalises its own half of the batch, as DDP does on CPU, where
+# SyncBatchNorm is not available) make two processes differ slightly from one; this is the agreed margin.
+ACCURACY_TOLERANCE = 0.04
+WEIGHT_RELATIVE_TOLERANCE = 0.10
+# Long enough (a few seconds) that a stop lands mid-run.
+LONG_EPOCHS = 30
+
+
+@pytest.mark.parametrize("world", [1, 2, 3, 5])
+def test_shards_weight_the_loss_like_one_process(world):
+    """Σ over ranks of weight × (mean loss of the rank's shard), averaged by DDP, is the global batch mean."""
+    rng = random.Random(world)
+    for n in [1, 2, 3, 7, 64, 65]:
+        losses = [rng.random() for _ in range(n)]
+        total = 0.0
+        covered = []
+        for rank in range(world):
+            ctx = DistContext(rank=rank, world_size=world, local_rank=0, backend="gloo")
+            mine, weight = ctx.shard(list(range(n)))
+            assert mine, "every rank gets at least one sample, so it joins the gradient all-reduce"
+            total += weight * sum(losses[i] for i in mine) / len(mine)
+            if weight > 0:
+                covered += mine
+        assert total / world == pytest.approx(sum(losses) / n)
+        assert sorted(covered) == list(range(n))  # each sample counted exactly once
+
+
+def _env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+
+
+def _torchrun(nproc: int, args: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+    cmd = [*TORCHRUN, "--nproc_per_node", str(nproc), "-m", "slimcore", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _final_weights(store: RunStore, run_id: str) -> dict:
+    return torch.load(store.run_dir(run_id) / "last.pt", weights_only=True)["model"]
+
+
+def _relative_distance(a: dict, b: dict) -> float:
+    keys = [k for k in a if a[k].is_floating_point()]
+    num = sum(((a[k] - b[k]) ** 2).sum() for k in keys)
+    den = sum((a[k] ** 2).sum() for k in keys)
+    return float((num / den).sqrt())
+
+
+def _only_run(store: RunStore) -> dict:
+    runs = store.list_runs()
+    assert len(runs) == 1, [r["id"] for r in runs]
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def single_process(tmp_path_factory):
+    """The reference: the same command in one process."""
+    runs = tmp_path_factory.mktemp("single") / "runs"
+    out = subprocess.run([sys.executable, "-m", "slimcore", "train", *TRAIN_ARGS, "--runs-dir", str(runs)],
+                         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    store = RunStore(runs)
+    return store, _only_run(store)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_torchrun_two_processes_one_writer_same_result(tmp_path, single_process):
+    runs = tmp_path / "runs"
+    out = _torchrun(2, ["train", *TRAIN_ARGS, "--runs-dir", str(runs)])
+    assert out.returncode == 0, out.stderr[-3000:]
+    store = RunStore(runs)
+    run = _only_run(store)
+    assert run["status"] == "finished"
+    assert "(2 processes)" in out.stderr
+    # One writer: a single process registered itself, it is rank 0 of 2, and nothing was written twice.
+    writers = store.writers(run["id"])
+    assert len(writers) == 1 and writers[0]["note"].startswith("rank 0 of 2"), writers
+    assert run["pid"] == writers[0]["pid"]
+    ref_store, ref = single_process
+    for name in ("train_loss", "val_accuracy", "sparsity@0.01"):
+        steps = store.metrics(run["id"])[name]["step"]
+        assert steps == ref_store.metrics(ref["id"])[name]["step"], name  # same steps, none duplicated
+    assert len(store.snapshots(run["id"])) == len(ref_store.snapshots(ref["id"]))
+    # Same global batch → the same training, up to per-rank BN statistics.
+    acc, ref_acc = run["summary"]["val_accuracy"], ref["summary"]["val_accuracy"]
+    assert abs(acc - ref_acc) <= ACCURACY_TOLERANCE, (acc, ref_acc)
+    distance = _relative_distance(_final_weights(ref_store, ref["id"]), _final_weights(store, run["id"]))
+    assert distance <= WEIGHT_RELATIVE_TOLERANCE, distance
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _stop_mid_run(cmd: list[str], runs: Path) -> str:
+    """Starts `cmd`, waits until its run is a tenth done, stops it with `slimcore stop`; returns the run id."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def started() -> bool:
+            if not (runs / "slimcore.db").exists():
+                return False
+            store = RunStore(runs)
+            found = store.list_runs()
+            return bool(found) and found[0]["status"] == "running" and (found[0]["progress"] or 0) > 0.1
+        _wait_for(started, 300, "the run to get going")
+        run_id = RunStore(runs).list_runs()[0]["id"]
+        jobs.stop_training(RunStore(runs), run_id)  # what `slimcore stop` does: SIGTERM to the recorded pid
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return run_id
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("first, then", [(2, 1), (1, 2)])
+def test_resume_with_another_number_of_processes(tmp_path, first, then):
+    runs = tmp_path / "runs"
+    args = ["train", "--dataset", "digits", "--epochs", str(LONG_EPOCHS), "--batch-size", "64", "--seed", "3",
+            "--runs-dir", str(runs)]
+    if first == 1:
+        cmd = [sys.executable, "-m", "slimcore", *args]
+    else:
+        cmd = [*TORCHRUN, "--nproc_per_node", str(first), "-m", "slimcore", *args]
+    run_id = _stop_mid_run(cmd, runs)
+    store = RunStore(runs)
+    stopped = store.get_run(run_id)
+    assert stopped["status"] == "stopped", stopped["message"]
+    resume = ["resume", run_id, "--runs-dir", str(runs), "--json"]
+    if then == 1:
+        out = subprocess.run([sys.executable, "-m", "slimcore", *resume], cwd=ROOT, env=_env(),
+                             capture_output=True, text=True, timeout=600)
+    else:
+        out = _torchrun(then, resume)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = store.get_run(run_id)
+    assert run["status"] == "finished" and run["summary"]["epoch"] == LONG_EPOCHS
+    notes = [w["note"] for w in store.writers(run_id)]
+    assert len(notes) == 2 and notes[0].startswith(f"rank 0 of {first}") and notes[1].startswith(f"rank 0 of {then}")
+    steps = store.metrics(run_id)["train_loss"]["step"]
+    assert steps == sorted(set(steps)), "no step recorded twice across the resume"
+    assert store.metrics(run_id)["val_accuracy"]["step"][-1] == steps[-1]
+    assert run["summary"]["val_accuracy"] > 0.8
+
+
+def test_detach_is_refused_under_torchrun(tmp_path, monkeypatch, capsys):
+    from slimcore.cli.main import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", "--dataset", "digits", "--detach", "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert "torchrun" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
