@@ -5,9 +5,8 @@ import io
 from typing import Any
 
 from slimcore.errors import CheckpointError, SlimcoreError
-
-TRAIN_FORMAT = "slimcore-train-checkpoint"
-PRUNED_FORMAT = "slimcore-pruned-model"
+from slimcore.pruning.loader import PRUNED_FORMAT
+from slimcore.store.checkpoints import TRAIN_FORMAT
 
 
 def load_uploaded(data: bytes) -> dict[str, Any]:

@@ -134,8 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     config.build_penalty()
-    if not distributed.launched_by_torchrun():
-        jobs.check_startable(config)  # device and data: bad input is refused before a run is recorded
+    jobs.check_startable(config)  # device and data (on every rank): bad input is refused before a run is recorded
     if args.detach and distributed.launched_by_torchrun():
         raise ConfigError("--detach cannot be used under torchrun; run torchrun itself in the background "
                           "(e.g. with nohup) instead.")

@@ -11,6 +11,7 @@ from slimcore.errors import ConfigError
 from slimcore.pruning.export import export_onnx, save_pruned
 from slimcore.pruning.finetune import FineTuner
 from slimcore.pruning.latency import latency_report
+from slimcore.pruning.loader import PRUNED_FORMAT
 from slimcore.pruning.plan import check_min_channels, check_target, requested_threshold
 from slimcore.pruning.preview import DEFINITIONS, measure, ranking_scores, selection_for
 from slimcore.pruning.rankings import RANKINGS
@@ -120,7 +121,7 @@ def commit(store: RunStore, run_id: str, ranking: str = "bn", threshold: float |
         }
         report["seconds"] = round(time.perf_counter() - started, 2)
         write_json(out / "report.json", report)
-        store.put_artifact(prune_id, "model.pt", "pruned-model", str(pt), {"format": "slimcore-pruned-model"})
+        store.put_artifact(prune_id, "model.pt", "pruned-model", str(pt), {"format": PRUNED_FORMAT})
         store.put_artifact(prune_id, "model.onnx", "onnx", onnx["path"], {"exporter": onnx["exporter"]})
         store.put_artifact(prune_id, "report.json", "report", str(out / "report.json"), {})
         store.update_summary(prune_id, val_accuracy=val_accuracy, test_accuracy=test_accuracy,

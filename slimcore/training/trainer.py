@@ -17,7 +17,7 @@ from slimcore.devices import choose_device
 from slimcore.errors import CheckpointError
 from slimcore.models import create_model
 from slimcore.penalties import PenaltyContext, bn_layers
-from slimcore.store.checkpoints import save_checkpoint
+from slimcore.store.checkpoints import TRAIN_FORMAT, save_checkpoint
 from slimcore.training.batches import (batch_generator, epoch_batches, iterate_batches, resident_on,
                                        steps_per_epoch)
 from slimcore.training.evaluate import evaluate, evaluate_sums
@@ -25,7 +25,6 @@ from slimcore.training.events import EpochInfo, Observer, Snapshot, StepInfo
 from slimcore.training.schedules import make_scheduler
 from slimcore.training.snapshots import capture, sparsity_figures
 
-CHECKPOINT_FORMAT = "slimcore-train-checkpoint"
 
 
 def _divergence_message(cfg: TrainConfig, step: int) -> str:
@@ -101,7 +100,7 @@ class Trainer:
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict:
         state = {
-            "format": CHECKPOINT_FORMAT, "version": 1, "config": self.config.to_dict(),
+            "format": TRAIN_FORMAT, "version": 1, "config": self.config.to_dict(),
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "penalty": self.penalty.state_dict(), "step": self.step, "epoch": self.epoch,
@@ -113,7 +112,7 @@ class Trainer:
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("format") != CHECKPOINT_FORMAT:
+        if state.get("format") != TRAIN_FORMAT:
             raise CheckpointError("this file is not a slimcore training checkpoint; resume needs one "
                                   "written by `slimcore train`.")
         try:
