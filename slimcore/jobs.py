@@ -11,7 +11,7 @@ from slimcore.config import TrainConfig
 from slimcore.distributed import DistContext
 from slimcore.errors import SlimcoreError, StoreError
 from slimcore.store.checkpoints import check_training_state, load_checkpoint
-from slimcore.store.runs import RunStore
+from slimcore.store.runs import RunStore, job_alive
 from slimcore.store.schema import ACTIVE_STATUSES
 
 # A diverged run is not resumable: with the same settings it would diverge again (see check_resumable).
@@ -135,6 +135,10 @@ def check_resumable(store: RunStore, run_id: str) -> None:
         raise StoreError(f"run {run_id} diverged (its loss became NaN/inf); resuming it with the same settings would "
                          f"diverge again. Start a new run with a lower --lr (was {cfg.get('lr')}) or --lam (was "
                          f"{cfg.get('lam')}); its last good checkpoint stays available to rank, preview and prune.")
+    if run["status"] == "interrupted" and run["stored_status"] in ACTIVE_STATUSES and job_alive(run):
+        # Its heartbeat went stale but its process lives: a resume would make two writers of one run.
+        raise StoreError(f"run {run_id}'s job (process {run['pid']}) is still alive but has not reported for a "
+                         f"while; stop it first (`slimcore stop {run_id}`), then resume.")
     if run["status"] not in RESUMABLE:
         raise StoreError(f"run {run_id} is {run['status']}; only {', '.join(RESUMABLE)} runs can be resumed.")
     if store.latest_checkpoint(run_id) is None:
@@ -153,7 +157,8 @@ def resume_training(store: RunStore, run_id: str) -> int:
 def stop_training(store: RunStore, run_id: str) -> None:
     """Asks a running job to checkpoint and stop (SIGTERM); its status becomes `stopped`."""
     run = store.get_run(run_id)
-    if run["status"] not in ("starting", "running") or not run["pid"]:
+    silent = run["stored_status"] in ACTIVE_STATUSES and run["pid"] and job_alive(run)  # stale heartbeat
+    if (run["status"] not in ACTIVE_STATUSES and not silent) or not run["pid"]:
         raise StoreError(f"run {run_id} is not running (status: {run['status']}).")
     try:
         os.kill(run["pid"], signal.SIGTERM)

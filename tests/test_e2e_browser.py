@@ -2,98 +2,25 @@
 download the ONNX file; screenshots of every page go to docs/."""
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from browser_support import (ROOT, VIEWPORT, launch_browser, open_page, require_chromium, start_server, stop_jobs,
+                             stop_server, wait_until)
+
 DOCS = ROOT / "docs"
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
-# Tall, so a page's content is in the screenshot (Streamlit scrolls an inner container, not the document).
-VIEWPORT = {"width": 1400, "height": 2300}
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(1200)]
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (or `make browser`)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(runs_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on a free loopback port, in its own process group; returns (process, base url)."""
-    port = _free_port()
-    env = {**os.environ, "SLIMCORE_RUNS_DIR": str(runs_dir)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-           str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {log_path.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError("streamlit did not answer its health check within 60 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def launch_browser(playwright):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    _require_chromium()
+    require_chromium()
     tmp = tmp_path_factory.mktemp("e2e")
     proc, url = start_server(tmp / "runs", tmp / "streamlit.log")
     yield url, tmp / "runs"
-    # Stop any training job the test left running (its own session), then the server.
-    from slimcore.store import RunStore
-
-    for run in RunStore(tmp / "runs").list_runs():
-        if run["status"] in ("starting", "running") and run["pid"]:
-            try:
-                os.killpg(run["pid"], signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+    stop_jobs(tmp / "runs")  # a training job the test left running (its own session)
     stop_server(proc)
 
 
@@ -114,23 +41,6 @@ def tab(chromium):
     pg.set_default_timeout(60_000)
     yield pg
     context.close()
-
-
-def open_page(page, url: str) -> None:
-    page.goto(url)
-    page.get_by_test_id("stMain").wait_for()
-
-
-def wait_until(predicate, timeout: float, what: str, every: float = 0.5, fail: bool = True):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    if fail:
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-    return None
 
 
 def metric_values(page) -> list[str]:

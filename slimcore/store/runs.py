@@ -54,6 +54,32 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
+# Slack for clock adjustments when comparing a process's start with the time its run was last written.
+_START_SLACK_S = 60.0
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process `pid` started (Unix time), from Linux's /proc; None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime, in clock ticks since boot
+        with open("/proc/stat") as f:
+            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def job_alive(run: dict) -> bool:
+    """True while the process recorded for a run is still that job: it exists, is no zombie, and started before
+    the run's row was last written (a later process is another program that was given the freed pid)."""
+    pid = run.get("pid")
+    if not pid_alive(pid):
+        return False
+    started = process_start_time(pid)
+    return started is None or started <= float(run["updated"]) + _START_SLACK_S
+
+
 class RunStore:
     """Opens (creating if needed) the store under `runs_dir`."""
 
@@ -303,7 +329,7 @@ def _run_dict(row: sqlite3.Row) -> dict:
     run["stored_status"] = run["status"]
     if run["status"] in ACTIVE_STATUSES:
         stale = run["heartbeat"] is not None and time.time() - run["heartbeat"] > STALE_HEARTBEAT_S
-        if (run["pid"] and not pid_alive(run["pid"])) or stale:
+        if (run["pid"] and not job_alive(run)) or stale:
             run["status"] = "interrupted"
     return run
 
