@@ -39,6 +39,7 @@ class TrainConfig:
     channels_last: bool = True
     compile: bool = False
     snapshot_every: int = 10
+    checkpoint_every: int = 0
     num_workers: int = 0
     label: str = ""
 
@@ -107,6 +108,7 @@ def _validate(cfg: TrainConfig) -> None:
     _number("batch_size", cfg.batch_size, low=1, high=65_536, integer=True)
     _number("seed", cfg.seed, low=0, high=2**31 - 1, integer=True)
     _number("snapshot_every", cfg.snapshot_every, low=1, high=1_000_000, integer=True)
+    _number("checkpoint_every", cfg.checkpoint_every, low=0, high=100_000_000, integer=True)
     _number("num_workers", cfg.num_workers, low=0, high=64, integer=True)
     for flag in ("amp", "channels_last", "compile"):
         if not isinstance(getattr(cfg, flag), bool):

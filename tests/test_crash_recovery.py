@@ -224,3 +224,28 @@ def test_a_silent_but_live_job_is_not_resumed_twice(tmp_path):
         if job.poll() is None:
             job.kill()
             job.wait()
+
+
+def test_kill_9_after_a_mid_epoch_checkpoint_loses_less_and_resumes_exactly(tiny_config, tmp_path):
+    """With --checkpoint-every, a crash loses at most that many steps, and the resume is still exact."""
+    cfg = crash_config(tiny_config, epochs=2, checkpoint_every=20)
+    n = epoch_steps(cfg)
+    store = RunStore(tmp_path / "runs")
+    reference = jobs.start_training(cfg.replace(label="reference"), store)
+    victim = jobs.start_training(cfg.replace(label="victim"), store)
+    frozen = freeze_when(store, victim, lambda s: s["checkpoint_step"] is not None and s["checkpoint_step"] % n != 0
+                         and s["last_step"] > s["checkpoint_step"])
+    kill_9(store, victim)
+    assert frozen["last_step"] - frozen["checkpoint_step"] <= cfg.checkpoint_every
+    wait_for_status(store, victim, ("interrupted",), timeout=60)
+    resumed = subprocess.run([sys.executable, "-m", "slimcore", "resume", victim, "--runs-dir", str(store.root)],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    wait_for_status(store, reference, ("finished", "failed", "interrupted", "diverged"))
+    ref_state = load_checkpoint(store.run_dir(reference) / "last.pt")
+    got_state = load_checkpoint(store.run_dir(victim) / "last.pt")
+    assert ref_state["step"] == got_state["step"] == n * cfg.epochs
+    for name, tensor in ref_state["model"].items():
+        assert torch.equal(tensor, got_state["model"][name]), name
+    steps = store.metrics(victim)["train_loss"]["step"]
+    assert steps == store.metrics(reference)["train_loss"]["step"]

@@ -74,6 +74,9 @@ def register(sub) -> None:
     t.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
     t.add_argument("--no-channels-last", action="store_true", help="disable channels_last on CUDA")
     t.add_argument("--compile", action="store_true", help="compile the model with torch.compile (slow start)")
+    t.add_argument("--checkpoint-every", type=int, default=d["checkpoint_every"].default,
+                   help="also checkpoint every N steps within an epoch (0: at epoch ends only); bounds what a "
+                        "crash can lose on long epochs")
     t.add_argument("--snapshot-every", type=int, default=d["snapshot_every"].default,
                    help="record γ every N steps (and at each epoch end)")
     t.add_argument("--workers", type=int, default=d["num_workers"].default, help="data loader workers")
@@ -114,7 +117,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         penalty_params=params, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, batch_size=args.batch_size, schedule=args.schedule, seed=args.seed,
         device=args.device, amp=not args.no_amp, channels_last=not args.no_channels_last, compile=args.compile,
-        snapshot_every=args.snapshot_every, num_workers=args.workers, label=args.label,
+        snapshot_every=args.snapshot_every, checkpoint_every=args.checkpoint_every, num_workers=args.workers,
+        label=args.label,
     )
 
 

@@ -80,6 +80,7 @@ class Trainer:
         self.epoch = 0
         self.batch_in_epoch = 0
         self._epoch_sums = [0.0, 0.0, 0]  # loss sum, correct, samples of the current epoch so far
+        self._saved_step = 0
 
     def _wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         """The module the training forward pass runs through: DDP under torchrun, compiled on request."""
@@ -126,6 +127,7 @@ class Trainer:
         self.penalty.load_state_dict(state["penalty"])
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         self._epoch_sums = list(state["epoch_sums"])
+        self._saved_step = self.step
         torch.set_rng_state(state["rng"])
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
@@ -144,6 +146,7 @@ class Trainer:
             self._emit("on_warning", f"{e} Training goes on; the next checkpoint tries again.")
             return
         self.checkpoint_error = None
+        self._saved_step = self.step
         self._emit("on_checkpoint", self.checkpoint_path, self.step, self._fractional_epoch())
 
     # -- the loop --------------------------------------------------------------------------------
@@ -225,6 +228,8 @@ class Trainer:
                     if self._stop_agreed() and not last_batch:
                         self.save_checkpoint()
                         return self._finish("stopped", f"stopped at step {self.step}; resume to continue.")
+                    if cfg.checkpoint_every and not last_batch and self.step - self._saved_step >= cfg.checkpoint_every:
+                        self.save_checkpoint()  # at a report point, so the epoch's running sums are whole
             self._end_epoch(time.perf_counter() - t0)
             if self._stop_agreed() and self.epoch < cfg.epochs:
                 return self._finish("stopped", f"stopped after epoch {self.epoch}; resume to continue.")
