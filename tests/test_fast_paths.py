@@ -33,7 +33,7 @@ def test_compiled_training_learns_and_saves_plain_weights(tmp_path):
     """torch.compile wraps the forward pass only: the checkpoint holds the plain model's state dict."""
     from slimcore.training.trainer import Trainer
 
-    cfg = TrainConfig(dataset="digits", epochs=1, compile=True, penalty="l1", lam=1e-4,
+    cfg = TrainConfig(dataset="digits", epochs=2, compile=True, penalty="l1", lam=1e-4,
                       penalty_params={"mode": "subgradient"})
     trainer = Trainer(cfg, checkpoint_path=tmp_path / "last.pt")
     status, _ = trainer.fit()
@@ -42,4 +42,4 @@ def test_compiled_training_learns_and_saves_plain_weights(tmp_path):
     assert not any("_orig_mod" in k for k in state)
     from slimcore.training.evaluate import evaluate
 
-    assert evaluate(trainer.model, trainer.data.val)[1] > 0.5
+    assert evaluate(trainer.model, trainer.data.val)[1] > 0.7  # the plain run reaches ~0.9
