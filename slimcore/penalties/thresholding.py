@@ -62,15 +62,18 @@ def lp_threshold(x: Tensor, t: float, p: float) -> Tensor:
     target = z.clone()
     # Newton on h(z) = z + t·p·z^(p−1) − |x| from z = |x|: h is convex and h(|x|) > 0, so the iterates fall
     # monotonically onto the larger root, which is the minimiser (Zuo et al. 2013, Thm 1).
-    # Quadratic convergence: 4–7 steps reach a few ulps, so stop there instead of always running all of them
-    # (the fixed count cost ~10 % of a default training step; benchmarks/results/penalty_overhead.md).
+    # Quadratic convergence: 4–7 steps reach a few ulps, so each entry stops after its first step under that
+    # (the fixed count cost ~10 % of a default training step; benchmarks/results/penalty_overhead.md). Stopping
+    # per entry, not when the whole tensor has converged, keeps an entry's result independent of its neighbours.
     tol = 4.0 * torch.finfo(z.dtype).eps
+    active = keep.clone()  # entries returned as 0 need no root
     for _ in range(_LP_NEWTON_STEPS):
         h = z + t * p * z ** (p - 1.0) - target
         dh = 1.0 - t * p * (1.0 - p) * z ** (p - 2.0)
-        step = torch.where(keep, h / dh, torch.zeros_like(z))  # entries returned as 0 need no root
+        step = torch.where(active, h / dh, torch.zeros_like(z))
         z = z - step
-        if not bool((step.abs() > tol * z).any()):
+        active &= step.abs() > tol * z
+        if not bool(active.any()):
             break
     return torch.where(keep, torch.sign(x) * z, torch.zeros_like(x))
 
