@@ -17,7 +17,10 @@ from slimcore.distributed import DistContext
 from slimcore.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+# The `torchrun` console script next to this interpreter (the module form where a venv lacks it).
+_TORCHRUN_SCRIPT = Path(sys.executable).with_name("torchrun")
+TORCHRUN = ([str(_TORCHRUN_SCRIPT)] if _TORCHRUN_SCRIPT.exists() else [sys.executable, "-m", "torch.distributed.run"]) \
+    + ["--standalone"]
 TRAIN_ARGS = ["--dataset", "digits", "--epochs", "2", "--batch-size", "64", "--seed", "3", "--json"]
 
 # Per-rank BatchNorm statistics (each rank normalises its own half of the batch, as DDP does on CPU, where

@@ -310,3 +310,17 @@ def test_train_page_shows_a_diverged_run_with_advice_and_no_resume(diverged, mon
     assert not at.exception, [e.message for e in at.exception]
     assert at.button(key="t:resume").disabled
     assert any("Run diverged" in e.value and "--lr" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_temp_files_left_by_a_killed_writer_are_removed_when_the_run_trains_again(tmp_path, tiny_config):
+    """A job killed mid-write leaves `last.pt.<random>.tmp`; the next trainer of that run deletes it, and only it."""
+    from slimcore.training.trainer import Trainer
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    stale = folder / "last.pt.k1ll3d.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    other = folder / "notes.tmp"
+    other.write_text("not ours")
+    Trainer(tiny_config.replace(epochs=1), checkpoint_path=folder / "last.pt")
+    assert not stale.exists() and other.exists()

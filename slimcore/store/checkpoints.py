@@ -53,6 +53,20 @@ def check_training_state(state: dict[str, Any], run_config: dict, path: str | os
     return state
 
 
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Deletes temp files a killed writer of `path` left behind (`save_checkpoint` never finished them);
+    call it only when this process is the file's one writer. Returns what was removed."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f"{path.name}.*.tmp"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Loads a checkpoint with `weights_only=True` (no code in the file can run)."""
     if not str(path).strip():

@@ -17,7 +17,7 @@ from slimcore.devices import choose_device
 from slimcore.errors import CheckpointError
 from slimcore.models import create_model
 from slimcore.penalties import PenaltyContext, bn_layers
-from slimcore.store.checkpoints import TRAIN_FORMAT, save_checkpoint
+from slimcore.store.checkpoints import TRAIN_FORMAT, remove_stale_temps, save_checkpoint
 from slimcore.training.batches import (batch_generator, epoch_batches, iterate_batches, resident_on,
                                        steps_per_epoch)
 from slimcore.training.evaluate import evaluate, evaluate_sums
@@ -49,6 +49,8 @@ class Trainer:
         self.observers = list(observers)
         self.stop_requested = stop_requested or (lambda: False)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        if self.checkpoint_path is not None and self.checkpoint_path.parent.is_dir():
+            remove_stale_temps(self.checkpoint_path)  # half-written files of a job that was killed
         self.device = choose_device(dist.device(config.device) if dist else config.device)
         self.data = data if data is not None else load_dataset(config.dataset, root=config.data_root, seed=config.seed)
         torch.manual_seed(config.seed)
