@@ -32,7 +32,7 @@ class DistContext:
 
     def device(self, spec: str) -> str:
         """The device this rank trains on: its own GPU (cuda:LOCAL_RANK) when the run uses CUDA."""
-        if self.backend == "nccl" and spec.split(":")[0] in ("auto", "cuda"):
+        if "nccl" in self.backend and spec.split(":")[0] in ("auto", "cuda"):
             return f"cuda:{self.local_rank}"
         return spec
 
@@ -59,17 +59,26 @@ class DistContext:
 
     def shard(self, indices: list[int]) -> tuple[list[int], float]:
         """This rank's share of one global batch, and the weight that makes DDP's gradient average equal
-        the single-process gradient of the whole batch. A rank left without samples (a last batch smaller
-        than the world) gets one duplicate sample at weight 0, so every rank still joins the all-reduce."""
-        mine = indices[self.rank::self.world_size]
-        if not mine:
-            return indices[:1], 0.0
-        return mine, len(mine) * self.world_size / len(indices)
+        the single-process gradient of the whole batch.
+
+        Every share has at least two samples (BatchNorm cannot normalise one sample on a 1×1 map): a batch of
+        at least two per rank is dealt round-robin; a smaller one (an epoch's last) in contiguous pairs, an
+        odd leftover joining the last pair, and a rank left without samples re-reads the first two at weight 0
+        so it still joins the gradient all-reduce.
+        """
+        n, world = len(indices), self.world_size
+        if n >= 2 * world:
+            mine = indices[self.rank::world]
+        else:
+            pairs = max(n // 2, 1)
+            if self.rank >= pairs:
+                return indices[:2], 0.0
+            end = n if self.rank == pairs - 1 else 2 * self.rank + 2
+            mine = indices[2 * self.rank:end]
+        return mine, len(mine) * world / n
 
     def _collective_device(self) -> torch.device:
-        if self.backend == "nccl":
-            return torch.device("cuda", self.local_rank)
-        return torch.device("cpu")
+        return torch.device("cpu")  # small reductions go through gloo, on CPU tensors
 
 
 def launched_by_torchrun() -> bool:
@@ -77,18 +86,25 @@ def launched_by_torchrun() -> bool:
 
 
 def from_environment(device: str = "auto") -> DistContext | None:
-    """Joins the process group torchrun set up; None when this is a single-process run."""
+    """Joins the process group torchrun set up; None when this is a single-process run.
+
+    With CUDA present the group has both backends: NCCL for CUDA tensors (the gradients of a GPU run), gloo
+    for CPU tensors (small reductions, and every collective of a run configured for the CPU).
+    """
     if not launched_by_torchrun():
         return None
     if not dist.is_available():
         raise ConfigError("this PyTorch build has no torch.distributed; run without torchrun.")
-    wants_cuda = device.split(":")[0] in ("auto", "cuda") and torch.cuda.is_available()
-    if device.split(":")[0] == "cuda" and not torch.cuda.is_available():
+    cuda = torch.cuda.is_available()
+    if device.split(":")[0] == "cuda" and not cuda:
         raise ConfigError("--device cuda was asked for but this machine has no CUDA GPU; use --device cpu.")
-    backend = "nccl" if wants_cuda else "gloo"
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if wants_cuda:
+    if cuda:
+        if local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"torchrun started more processes on this machine than it has GPUs "
+                              f"({torch.cuda.device_count()}): lower --nproc_per_node to the GPU count.")
         torch.cuda.set_device(local_rank)
+    backend = "cpu:gloo,cuda:nccl" if cuda else "gloo"
     if not dist.is_initialized():
         dist.init_process_group(backend=backend)
     return DistContext(rank=dist.get_rank(), world_size=dist.get_world_size(), local_rank=local_rank,

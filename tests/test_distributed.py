@@ -35,14 +35,15 @@ LONG_EPOCHS = 30
 def test_shards_weight_the_loss_like_one_process(world):
     """Σ over ranks of weight × (mean loss of the rank's shard), averaged by DDP, is the global batch mean."""
     rng = random.Random(world)
-    for n in [1, 2, 3, 7, 64, 65]:
+    for n in [1, 2, 3, 5, 7, 9, 11, 64, 65]:
         losses = [rng.random() for _ in range(n)]
         total = 0.0
         covered = []
         for rank in range(world):
             ctx = DistContext(rank=rank, world_size=world, local_rank=0, backend="gloo")
             mine, weight = ctx.shard(list(range(n)))
-            assert mine, "every rank gets at least one sample, so it joins the gradient all-reduce"
+            # every rank joins the gradient all-reduce, with at least two samples (BN on 1×1 maps needs two)
+            assert len(mine) >= min(2, n)
             total += weight * sum(losses[i] for i in mine) / len(mine)
             if weight > 0:
                 covered += mine
@@ -182,3 +183,14 @@ def test_detach_is_refused_under_torchrun(tmp_path, monkeypatch, capsys):
     assert main(["train", "--dataset", "digits", "--detach", "--runs-dir", str(tmp_path / "runs")]) == 2
     assert "torchrun" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_ranks_draw_their_own_augmentation_and_rank_0_draws_as_one_process():
+    from slimcore.training.batches import batch_generator
+
+    def draws(rank):
+        return torch.rand(8, generator=batch_generator(5, 2, 7, rank))
+
+    assert torch.equal(draws(0), torch.rand(8, generator=batch_generator(5, 2, 7)))
+    assert not torch.equal(draws(0), draws(1)) and not torch.equal(draws(1), draws(2))
+    assert torch.equal(draws(1), draws(1))  # still fixed by (seed, epoch, batch, rank): resume replays it

@@ -132,17 +132,17 @@ def _finish_payload(store, run_id: str) -> dict:
 def cmd_train(args: argparse.Namespace) -> int:
     from slimcore import distributed, jobs
     from slimcore.cli.main import print_json
-    from slimcore.errors import ConfigError
+    from slimcore.errors import ConfigError, SlimcoreError
     from slimcore.store import RunStore
     from slimcore.training.observers import ProgressBar
 
     config = config_from_args(args)
     config.build_penalty()
-    jobs.check_startable(config)  # device and data (on every rank): bad input is refused before a run is recorded
     if args.detach and distributed.launched_by_torchrun():
         raise ConfigError("--detach cannot be used under torchrun; run torchrun itself in the background "
                           "(e.g. with nohup) instead.")
     if args.detach:
+        jobs.check_startable(config)  # device and data: bad input is refused before a run is recorded
         store = RunStore(args.runs_dir)
         run_id = jobs.create_run(store, config)
         pid = jobs.launch(store, run_id)
@@ -154,6 +154,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     dist = distributed.from_environment(config.device)
     try:
+        # Device and data are checked before a run is recorded. Under torchrun rank 0 checks (and downloads)
+        # alone, and the others hear its verdict, so no two processes fetch one data set into one folder.
+        problem = None
+        if dist is None or dist.is_main:
+            try:
+                jobs.check_startable(config)
+            except SlimcoreError as e:
+                problem = e
+        if dist is not None:
+            problem = dist.broadcast(problem)
+        if problem is not None:
+            raise problem
         # Under torchrun rank 0 alone opens the store and creates the run; the others learn its id.
         store = RunStore(args.runs_dir) if dist is None or dist.is_main else None
         run_id = jobs.create_run(store, config) if store is not None else None

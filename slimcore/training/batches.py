@@ -22,9 +22,11 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return (n + batch_size - 1) // batch_size
 
 
-def batch_generator(seed: int, epoch: int, batch: int) -> torch.Generator:
-    """The generator a batch's augmentation draws from: fixed by (seed, epoch, batch)."""
-    return torch.Generator().manual_seed((seed * 1_000_003 + epoch) * 100_003 + batch)
+def batch_generator(seed: int, epoch: int, batch: int, rank: int = 0) -> torch.Generator:
+    """The generator a batch's augmentation draws from: fixed by (seed, epoch, batch), and under torchrun by the
+    rank too, so the ranks' shares of one batch get independent crops and flips (rank 0 draws as one process)."""
+    base = (seed * 1_000_003 + epoch) * 100_003 + batch
+    return torch.Generator().manual_seed(base if rank == 0 else (base * 10_007 + rank) % 2**63)
 
 
 def _tensors(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor] | None:

@@ -83,6 +83,14 @@ class Trainer:
         self.batch_in_epoch = 0
         self._epoch_sums = [0.0, 0.0, 0]  # loss sum, correct, samples of the current epoch so far
         self._saved_step = 0
+        self._rank = dist.rank if dist is not None else 0
+        self._decorrelate_ranks()
+
+    def _decorrelate_ranks(self) -> None:
+        """Ranks other than 0 draw their own random numbers (dropout) from here on; the model was built from one
+        seed on every rank and DDP keeps its weights identical, so only the draws differ."""
+        if self._rank:
+            torch.manual_seed((self.config.seed * 1_000_003 + self.step) * 10_007 + self._rank)
 
     def _wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         """The module the training forward pass runs through: DDP under torchrun, compiled on request."""
@@ -133,6 +141,7 @@ class Trainer:
         torch.set_rng_state(state["rng"])
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self._decorrelate_ranks()
 
     # The message of the last checkpoint that could not be written (None once one is written again).
     checkpoint_error: str | None = None
@@ -188,7 +197,7 @@ class Trainer:
                 batches, weights = map(list, zip(*(self.dist.shard(b) for b in batches))) if batches else ([], [])
             for (x, y), weight in zip(iterate_batches(self.train_set, batches, self.device, cfg.num_workers), weights):
                 if self.data.augment is not None:
-                    x = self.data.augment(x, batch_generator(cfg.seed, self.epoch, self.batch_in_epoch))
+                    x = self.data.augment(x, batch_generator(cfg.seed, self.epoch, self.batch_in_epoch, self._rank))
                 if self.device.type == "cuda" and cfg.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 lr = self.optimizer.param_groups[0]["lr"]
