@@ -25,12 +25,12 @@ def create_run(store: RunStore, config: TrainConfig) -> str:
 
 
 def run_training(store: RunStore | None, run_id: str, resume: bool = False, stop_flag: dict | None = None,
-                 observers=(), dist: DistContext | None = None) -> tuple[str, str]:
+                 observers=(), dist: DistContext | None = None, data=None) -> tuple[str, str]:
     """Trains run `run_id` in this process, recording everything in `store`; returns (status, message).
 
     SIGTERM/SIGINT request a clean stop (checkpoint, then status `stopped`). Under torchrun (`dist`), rank 0
     alone holds the store: it reads the config and checkpoint and broadcasts them; the other ranks pass
-    `store=None` and only train.
+    `store=None` and only train. `data`, when given, is the run's data set already loaded (not loaded again).
     """
     main = dist is None or dist.is_main
     flag = stop_flag if stop_flag is not None else {"requested": False}
@@ -47,13 +47,14 @@ def run_training(store: RunStore | None, run_id: str, resume: bool = False, stop
             if main and store.exists(run_id) and store.get_run(run_id)["status"] in ACTIVE_STATUSES:
                 store.set_status(run_id, "failed", str(setup["error"]))  # a job that could not start
             raise setup["error"]
-        return _train(store, run_id, setup, flag, observers, dist)
+        return _train(store, run_id, setup, flag, observers, dist, data)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _train(store: RunStore | None, run_id: str, setup: dict, flag: dict, observers, dist) -> tuple[str, str]:
+def _train(store: RunStore | None, run_id: str, setup: dict, flag: dict, observers, dist,
+           data=None) -> tuple[str, str]:
     from slimcore.training.observers import StoreRecorder
     from slimcore.training.trainer import Trainer
 
@@ -64,7 +65,8 @@ def _train(store: RunStore | None, run_id: str, setup: dict, flag: dict, observe
         config = TrainConfig.from_dict(setup["config"])
         trainer = Trainer(config, observers=[StoreRecorder(store, run_id), *observers] if main else [],
                           stop_requested=lambda: flag["requested"],
-                          checkpoint_path=store.run_dir(run_id) / "last.pt" if main else None, dist=dist)
+                          checkpoint_path=store.run_dir(run_id) / "last.pt" if main else None, dist=dist,
+                          data=data)
         if setup["state"] is not None:
             trainer.load_state_dict(setup["state"])
         return trainer.fit()
@@ -109,14 +111,14 @@ def launch(store: RunStore, run_id: str, resume: bool = False) -> int:
     return proc.pid
 
 
-def check_startable(config: TrainConfig) -> None:
+def check_startable(config: TrainConfig):
     """Raises the error a run of `config` would stop with at once (device absent, data missing or unreadable),
-    so that bad input is refused before a run is recorded."""
+    so that bad input is refused before a run is recorded; returns the loaded data for a run in this process."""
     from slimcore.data import load_dataset
     from slimcore.devices import choose_device
 
     choose_device(config.device)
-    load_dataset(config.dataset, root=config.data_root, seed=config.seed)
+    return load_dataset(config.dataset, root=config.data_root, seed=config.seed)
 
 
 def start_training(config: TrainConfig, store: RunStore) -> str:

@@ -156,10 +156,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         # Device and data are checked before a run is recorded. Under torchrun rank 0 checks (and downloads)
         # alone, and the others hear its verdict, so no two processes fetch one data set into one folder.
-        problem = None
+        problem, data = None, None
         if dist is None or dist.is_main:
             try:
-                jobs.check_startable(config)
+                data = jobs.check_startable(config)
             except SlimcoreError as e:
                 problem = e
         if dist is not None:
@@ -175,7 +175,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             jobs.run_training(None, run_id, dist=dist)
             return 0
         print(f"run {run_id}" + (f" ({dist.world_size} processes)" if dist else ""), file=sys.stderr)
-        status, message = jobs.run_training(store, run_id, observers=[ProgressBar()], dist=dist)
+        status, message = jobs.run_training(store, run_id, observers=[ProgressBar()], dist=dist, data=data)
         return _report(store, run_id, status, message, args.json)
     finally:
         distributed.shutdown(dist)
