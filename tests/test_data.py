@@ -264,3 +264,9 @@ def test_synthetic_data_has_cifar_shapes_and_is_seeded():
     x, y = a.train[0]
     assert x.shape == (3, 32, 32) and a.input_shape == (3, 32, 32) and a.num_classes == 10 and 0 <= int(y) < 10
     assert len(a.train) == 50 and torch.equal(a.train.tensors[0], b.train.tensors[0])
+
+
+@pytest.mark.parametrize("name", ["mnist5k", "digits", "synthetic"])
+def test_a_data_folder_given_to_a_built_in_data_set_is_refused_not_ignored(name, tmp_path):
+    with pytest.raises(ConfigError, match="reads no data folder.*imagefolder"):
+        load_dataset(name, root=tmp_path)

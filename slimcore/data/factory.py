@@ -29,6 +29,10 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
     if unknown:
         allowed = ", ".join(accepted) or "none"
         raise ConfigError(f"dataset {name!r} has no option {', '.join(unknown)}; its options: {allowed}.")
+    if root is not None and not getattr(loader, "uses_root", True):
+        folders = ", ".join(n for n in DATASETS.names() if getattr(DATASETS.get(n), "uses_root", True))
+        raise ConfigError(f"dataset {name!r} is built in and reads no data folder; leave the data folder unset, "
+                          f"or pick a data set that reads one ({folders}).")
     return loader(root=Path(root).expanduser() if root is not None else None, seed=seed, **options)
 
 

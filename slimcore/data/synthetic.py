@@ -24,3 +24,6 @@ def load_synthetic(root: Path | None, seed: int, train_size: int = TRAIN, image_
     return DataSplits(name="synthetic", train=split(train_size), val=split(HELD_OUT), test=split(HELD_OUT),
                       num_classes=10, in_channels=3, image_size=image_size,
                       class_names=[str(c) for c in range(10)])
+
+
+load_synthetic.uses_root = False  # embedded: there is no data folder to read
