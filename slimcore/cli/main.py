@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 
 from slimcore.errors import SlimcoreError
+from slimcore.jsonsafe import json_safe
 
 # Each module contributes `register(subparsers)`; its parsers set `func`.
 COMMAND_MODULES = ("slimcore.cli.training", "slimcore.cli.pruning")
@@ -32,15 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def print_json(value) -> None:
     """JSON on stdout; NaN/inf become null so the output is valid JSON."""
-    def clean(v):
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        return v
-    print(json.dumps(clean(value), indent=2))
+    print(json.dumps(json_safe(value), indent=2))
 
 
 def main(argv: list[str] | None = None) -> int:
