@@ -43,8 +43,8 @@ class DistContext:
         return box[0]
 
     def sum(self, values: list[float]) -> list[float]:
-        """Element-wise sum of `values` over all ranks."""
-        t = torch.tensor(values, dtype=torch.float64, device=self._collective_device())
+        """Element-wise sum of `values` over all ranks (a CPU tensor: gloo carries it, in either group)."""
+        t = torch.tensor(values, dtype=torch.float64)
         dist.all_reduce(t)
         return t.tolist()
 
@@ -76,9 +76,6 @@ class DistContext:
             end = n if self.rank == pairs - 1 else 2 * self.rank + 2
             mine = indices[2 * self.rank:end]
         return mine, len(mine) * world / n
-
-    def _collective_device(self) -> torch.device:
-        return torch.device("cpu")  # small reductions go through gloo, on CPU tensors
 
 
 def launched_by_torchrun() -> bool:

@@ -8,6 +8,7 @@ import torchvision
 from torch import nn
 
 from slimcore.models.factory import MODELS
+from slimcore.models.layers import init_conv_bn
 
 # Below this size an ImageNet stem (stride-2 conv + max-pool = /4) would leave too little map to learn from.
 SMALL_IMAGE = 64
@@ -71,13 +72,10 @@ def _vgg11_bn(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
 
 def _init_vgg(model: nn.Module) -> None:
     """torchvision's VGG initialisation, applied to a model materialised from the meta device."""
+    init_conv_bn(model)  # He-normal convs, γ = 1, β = 0: as torchvision's (convs all precede the linears)
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            m.reset_parameters()  # γ = 1, β = 0 and fresh running statistics
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()  # to_empty left them unset
         elif isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, 0, 0.01)
             nn.init.zeros_(m.bias)
