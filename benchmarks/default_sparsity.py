@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from benchmarks.machine import describe_machine  # noqa: E402
+from benchmarks.machine import describe_machine, save_result  # noqa: E402
 from slimcore.config import DEFAULT_LAM, DEFAULT_PENALTY, DEFAULT_PENALTY_PARAMS, TrainConfig  # noqa: E402
 from slimcore.data import load_dataset  # noqa: E402
 from slimcore.training import Trainer, evaluate  # noqa: E402
@@ -40,7 +40,7 @@ def main() -> None:
             "one torch thread; seconds are wall time on a shared machine.\n\n"
             "| penalty | val acc | \\|γ\\| = 0 | \\|γ\\| < 1e-2 | \\|γ\\| < 0.1 | seconds |\n|---|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n\nRegenerate: `.venv/bin/python benchmarks/default_sparsity.py`\n")
-    (Path(__file__).parent / "results" / "default_sparsity.md").write_text(text)
+    save_result("default_sparsity.md", text)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.machine import describe_machine
+from benchmarks.machine import describe_machine, save_result
 from benchmarks.slider_latency import CHROMIUM, LAUNCH_ARGS, start_server
 
-RESULTS = Path(__file__).parent / "results" / "new_user_path.md"
 TARGET_S = 300.0
 
 
@@ -107,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "packages), which happens once per machine.",
         "",
     ])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    save_result("new_user_path.md", text)
     print(text)
     return 0
 

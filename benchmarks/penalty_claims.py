@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from benchmarks.machine import describe_machine  # noqa: E402
+from benchmarks.machine import describe_machine, save_result  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.data import load_dataset  # noqa: E402
 from slimcore.pruning.plan import Selection, candidate_thresholds, select  # noqa: E402
@@ -337,9 +337,7 @@ def write(runs: list[dict], seeds: list[int], done: bool, diagnosis: str = "") -
         f"(`--seeds {' '.join(map(str, seeds))}` is the default; finished runs are kept in a cache, by default "
         "`/tmp/slimcore_penalty_claims.jsonl`, and skipped on a rerun; delete it to retrain everything).\n"
     )
-    out = Path(__file__).parent / "results" / "penalty_claims.md"
-    out.write_text(text)
-    return out
+    return save_result("penalty_claims.md", text)
 
 
 def load(cache: Path) -> list[dict]:

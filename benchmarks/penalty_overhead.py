@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from benchmarks.machine import describe_machine  # noqa: E402
+from benchmarks.machine import describe_machine, save_result  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.data import load_dataset  # noqa: E402
 from slimcore.training import Trainer  # noqa: E402
@@ -165,8 +165,7 @@ def main() -> None:
         f"Total wall time: {time.perf_counter() - wall:.0f} s.\n\n"
         "Regenerate: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/penalty_overhead.py`\n"
     )
-    out = Path(__file__).parent / "results" / "penalty_overhead.md"
-    out.write_text(text)
+    save_result("penalty_overhead.md", text)
     print(text)
 
 

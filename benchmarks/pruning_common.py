@@ -7,12 +7,10 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.machine import describe_machine
+from benchmarks.machine import describe_machine, save_result
 from slimcore import jobs
 from slimcore.config import TrainConfig
 from slimcore.store import RunStore
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def train(store: RunStore, config: TrainConfig) -> str:
@@ -34,8 +32,6 @@ def counted_flops(model: torch.nn.Module, input_shape: tuple[int, ...]) -> int:
 
 
 def write_result(name: str, title: str, body: str) -> Path:
-    path = RESULTS / name
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# {title}\n\nMachine: {describe_machine()}\n\n{body.rstrip()}\n")
+    path = save_result(name, f"# {title}\n\nMachine: {describe_machine()}\n\n{body.rstrip()}\n")
     print(path.read_text())
     return path

@@ -20,7 +20,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "slider_latency.md"
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
@@ -154,7 +153,7 @@ def summary_row(name: str, values: list[float]) -> str:
 
 def write_report(latencies: list[float], charts: list[float], bare: list[float], points: int,
                  load: tuple[float, float], args: argparse.Namespace) -> str:
-    from benchmarks.machine import describe_machine
+    from benchmarks.machine import describe_machine, save_result
 
     p95 = percentile(latencies, 0.95)
     verdict = "meets" if p95 <= TARGET_P95_MS else "misses"
@@ -190,8 +189,7 @@ def write_report(latencies: list[float], charts: list[float], bare: list[float],
         "after the metrics so they reach the browser, and are painted, before the ~150 ms of plotly redraws.",
         "",
     ])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    save_result("slider_latency.md", text)
     return text
 
 

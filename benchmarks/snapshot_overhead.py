@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.machine import describe_machine  # noqa: E402
+from benchmarks.machine import describe_machine, save_result  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.data import load_dataset  # noqa: E402
 from slimcore.jobs import create_run  # noqa: E402
@@ -67,8 +67,7 @@ def main() -> None:
         f"captured {[round(x, 2) for x in captured]}.\n\n"
         "Regenerate: `.venv/bin/python benchmarks/snapshot_overhead.py`\n"
     )
-    out = Path(__file__).parent / "results" / "snapshot_overhead.md"
-    out.write_text(text)
+    save_result("snapshot_overhead.md", text)
     print(text)
 
 

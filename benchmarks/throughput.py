@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from benchmarks.machine import describe_machine
+from benchmarks.machine import describe_machine, save_result
 from slimcore.config import TrainConfig
 from slimcore.data import load_dataset
 from slimcore.devices import choose_device
@@ -32,7 +32,6 @@ from slimcore.training.events import Observer
 from slimcore.training.observers import StoreRecorder
 from slimcore.training.trainer import Trainer
 
-RESULTS = Path(__file__).parent / "results" / "throughput.md"
 TARGET = 0.95
 
 
@@ -166,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         gpu_note + "Regenerate: `.venv/bin/python -m benchmarks.throughput`",
         "",
     ])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    save_result("throughput.md", text)
     print(text)
     return 0
 
