@@ -19,12 +19,13 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slimcore import jobs
 from slimcore.cli.main import build_parser, main
 from slimcore.cli.training import config_from_args
 from slimcore.config import TrainConfig
 from slimcore.errors import SlimcoreError, StoreError
 from slimcore.store import RunStore
+
+from conftest import train_l1_digits
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("runs", "metrics", "snapshots", "checkpoints", "artifacts")
@@ -115,11 +116,7 @@ def code_pickle(path: Path, marker: Path) -> Path:
 def trained(tmp_path_factory):
     """A store with one finished training run (slimnet on the 8×8 digits, one epoch)."""
     runs = tmp_path_factory.mktemp("bad-input") / "runs"
-    store = RunStore(runs)
-    config = TrainConfig(model="slimnet", dataset="digits", epochs=1, penalty="l1", lam=1e-3,
-                         penalty_params={"mode": "subgradient"})
-    run_id = jobs.create_run(store, config)
-    assert jobs.run_training(store, run_id, stop_flag={"requested": False})[0] == "finished"
+    store, run_id = train_l1_digits(runs, epochs=1)
     store.close()
     return runs, run_id
 

@@ -23,6 +23,8 @@ from slimcore.store import RunStore, load_checkpoint
 from slimcore.store.runs import DB_NAME, STALE_HEARTBEAT_S
 from slimcore.training.batches import steps_per_epoch
 
+from conftest import job_log, wait_for_status
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 # Generous: on a loaded 2-core machine a cold `import torch` alone can take several seconds.
@@ -37,21 +39,6 @@ def crash_config(tiny_config, **changes):
 
 def epoch_steps(cfg) -> int:
     return steps_per_epoch(len(load_dataset(cfg.dataset, seed=cfg.seed).train), cfg.batch_size)
-
-
-def job_log(store: RunStore, run_id: str) -> str:
-    path = store.run_dir(run_id) / "job.log"
-    return path.read_text(errors="replace")[-3000:] if path.exists() else "(no job.log)"
-
-
-def wait_for_status(store: RunStore, run_id: str, statuses, timeout: float = TIMEOUT) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        run = store.get_run(run_id)
-        if run["status"] in statuses:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} stayed {store.get_run(run_id)['status']}; log:\n{job_log(store, run_id)}")
 
 
 def last_logged_step(store: RunStore, run_id: str) -> int:

@@ -7,18 +7,9 @@ from slimcore import jobs
 from slimcore.errors import StoreError
 from slimcore.store import RunStore
 
+from conftest import wait_for_status
+
 pytestmark = pytest.mark.slow
-
-
-def wait_for(store, run_id, statuses, timeout=180):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        run = store.get_run(run_id)
-        if run["status"] in statuses:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run stayed {store.get_run(run_id)['status']}; log:\n"
-                         + (store.run_dir(run_id) / "job.log").read_text())
 
 
 def test_background_job_stop_and_resume(tiny_config, tmp_path):
@@ -33,7 +24,7 @@ def test_background_job_stop_and_resume(tiny_config, tmp_path):
         assert time.time() < deadline and store.get_run(run_id)["status"] in ("starting", "running")
         time.sleep(0.2)
     jobs.stop_training(store, run_id)
-    stopped = wait_for(store, run_id, ("stopped", "failed", "interrupted"))
+    stopped = wait_for_status(store, run_id, ("stopped", "failed", "interrupted"), timeout=180)
     assert stopped["status"] == "stopped", stopped["message"]
     ckpt = store.latest_checkpoint(run_id)
     assert ckpt is not None and ckpt["step"] > 0
@@ -41,7 +32,7 @@ def test_background_job_stop_and_resume(tiny_config, tmp_path):
         jobs.stop_training(store, run_id)
 
     jobs.resume_training(store, run_id)
-    finished = wait_for(store, run_id, ("finished", "failed", "interrupted", "stopped"))
+    finished = wait_for_status(store, run_id, ("finished", "failed", "interrupted", "stopped"), timeout=180)
     assert finished["status"] == "finished", finished["message"]
     assert finished["summary"]["epoch"] == cfg.epochs
     steps = store.metrics(run_id)["train_loss"]["step"]

@@ -6,25 +6,18 @@ import math
 
 import pytest
 
-from slimcore import jobs
-from slimcore.config import TrainConfig
 from slimcore.errors import ConfigError, StoreError
 from slimcore.pruning import RANKINGS, commit, get_curve, load_pruned, preview_at
 from slimcore.pruning.trained import load_trained
-from slimcore.store import RunStore
 from slimcore.training.evaluate import evaluate
+
+from conftest import train_l1_digits
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(store, run id) of slimnet trained 2 epochs on digits with an ℓ1 penalty on γ."""
-    store = RunStore(tmp_path_factory.mktemp("runs"))
-    config = TrainConfig(model="slimnet", dataset="digits", epochs=2, penalty="l1", lam=1e-3,
-                         penalty_params={"mode": "subgradient"})
-    run_id = jobs.create_run(store, config)
-    status, _ = jobs.run_training(store, run_id, stop_flag={"requested": False})
-    assert status == "finished"
-    return store, run_id
+    return train_l1_digits(tmp_path_factory.mktemp("runs"))
 
 
 def test_rankings_registry_lists_the_three():

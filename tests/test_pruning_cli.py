@@ -8,20 +8,16 @@ import sys
 import pytest
 import torch
 
-from slimcore import jobs
 from slimcore.cli.main import main
-from slimcore.config import TrainConfig
 from slimcore.store import RunStore
+
+from conftest import train_l1_digits
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    store = RunStore(runs)
-    config = TrainConfig(model="slimnet", dataset="digits", epochs=2, penalty="l1", lam=1e-3,
-                         penalty_params={"mode": "subgradient"})
-    run_id = jobs.create_run(store, config)
-    jobs.run_training(store, run_id, stop_flag={"requested": False})
+    _, run_id = train_l1_digits(runs)
     return str(runs), run_id
 
 

@@ -3,25 +3,19 @@ from __future__ import annotations
 
 import pytest
 
-from slimcore import jobs
-from slimcore.config import TrainConfig
 from slimcore.errors import ConfigError
 from slimcore.pruning import get_curve, preview_at, search_legr
 from slimcore.pruning.legr import stored_legr
 from slimcore.pruning.trained import load_trained
-from slimcore.store import RunStore
+
+from conftest import train_l1_digits
 
 TINY = {"population": 3, "sample": 2, "generations": 3, "steps": 3}
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    store = RunStore(tmp_path_factory.mktemp("runs"))
-    config = TrainConfig(model="slimnet", dataset="digits", epochs=2, penalty="l1", lam=1e-3,
-                         penalty_params={"mode": "subgradient"})
-    run_id = jobs.create_run(store, config)
-    jobs.run_training(store, run_id, stop_flag={"requested": False})
-    return store, run_id
+    return train_l1_digits(tmp_path_factory.mktemp("runs"))
 
 
 def test_legr_ranking_without_a_search_says_how_to_get_one(trained):
