@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slimcore.cli.main import build_parser, main
@@ -553,6 +553,7 @@ def argv_strategy(draw) -> list[str]:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argv_strategy())
+@example(["\n"])  # found by this test: a newline echoed into argparse's message made it two lines
 def test_fuzzed_train_flags_give_a_config_or_a_clean_refusal(argv):
     parser = build_parser()
     sink = io.StringIO()

@@ -13,11 +13,17 @@ from slimcore.jsonsafe import json_safe
 COMMAND_MODULES = ("slimcore.cli.training", "slimcore.cli.pruning")
 
 
+def one_line(text: str) -> str:
+    """`text` with newlines and other control characters written as escapes (a user's `$'\\n'` argument can
+    end up in a message), so an error is always exactly one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for our own errors
         if message.endswith("expected one argument"):  # argparse reads `--lam -1e-3` as two flags
             message += " (write a value that starts with '-' as --flag=VALUE, e.g. --lam=-1e-3)"
-        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SlimcoreError as e:
-        print(f"slimcore: error: {e}", file=sys.stderr)
+        print(f"slimcore: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("slimcore: interrupted", file=sys.stderr)
