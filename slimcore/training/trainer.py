@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from slimcore.config import TrainConfig
-from slimcore.distributed import DistContext
 from slimcore.data import load_dataset
 from slimcore.devices import choose_device
+from slimcore.distributed import DistContext
 from slimcore.errors import CheckpointError
 from slimcore.models import create_model
 from slimcore.penalties import PenaltyContext, bn_layers
@@ -24,7 +24,6 @@ from slimcore.training.evaluate import evaluate, evaluate_sums
 from slimcore.training.events import EpochInfo, Observer, Snapshot, StepInfo
 from slimcore.training.schedules import make_scheduler
 from slimcore.training.snapshots import capture, sparsity_figures
-
 
 
 def _divergence_message(cfg: TrainConfig, step: int) -> str:
@@ -193,8 +192,9 @@ class Trainer:
             t0 = time.perf_counter()
             batches = epoch_batches(len(self.data.train), cfg.batch_size, cfg.seed, self.epoch, self.batch_in_epoch)
             weights = [1.0] * len(batches)
-            if self.dist is not None:
-                batches, weights = map(list, zip(*(self.dist.shard(b) for b in batches))) if batches else ([], [])
+            if self.dist is not None:  # this rank's share of each global batch, and its loss weight
+                shares = [self.dist.shard(b) for b in batches]
+                batches, weights = [b for b, _ in shares], [w for _, w in shares]
             for (x, y), weight in zip(iterate_batches(self.train_set, batches, self.device, cfg.num_workers), weights):
                 if self.data.augment is not None:
                     x = self.data.augment(x, batch_generator(cfg.seed, self.epoch, self.batch_in_epoch, self._rank))
