@@ -129,18 +129,25 @@ def _finish_payload(store, run_id: str) -> dict:
                                            ("val_accuracy", "train_accuracy", "sparsity@0.01", "sparsity@0")}}
 
 
+def _refuse_detach_under_torchrun(args: argparse.Namespace) -> None:
+    from slimcore import distributed
+    from slimcore.errors import ConfigError
+
+    if args.detach and distributed.launched_by_torchrun():
+        raise ConfigError("--detach cannot be used under torchrun; run torchrun itself in the background "
+                          "(e.g. with nohup) instead.")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from slimcore import distributed, jobs
     from slimcore.cli.main import print_json
-    from slimcore.errors import ConfigError, SlimcoreError
+    from slimcore.errors import SlimcoreError
     from slimcore.store import RunStore
     from slimcore.training.observers import ProgressBar
 
     config = config_from_args(args)
     config.build_penalty()
-    if args.detach and distributed.launched_by_torchrun():
-        raise ConfigError("--detach cannot be used under torchrun; run torchrun itself in the background "
-                          "(e.g. with nohup) instead.")
+    _refuse_detach_under_torchrun(args)
     if args.detach:
         jobs.check_startable(config)  # device and data: bad input is refused before a run is recorded
         store = RunStore(args.runs_dir)
@@ -244,11 +251,9 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     from slimcore import distributed, jobs
     from slimcore.cli.main import print_json
-    from slimcore.errors import ConfigError
     from slimcore.training.observers import ProgressBar
 
-    if args.detach and distributed.launched_by_torchrun():
-        raise ConfigError("--detach cannot be used under torchrun; run torchrun itself in the background instead.")
+    _refuse_detach_under_torchrun(args)
     dist = distributed.from_environment()
     try:
         # Any number of processes may resume a run: batches and steps count in global batches.
