@@ -20,19 +20,15 @@ def get_store() -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def devices() -> list[str]:
-    """The devices torch sees here, best first (cached: the first call imports torch)."""
+    """The devices this machine can train on, best first (cached: the first call imports torch)."""
     from slimcore.devices import available_devices
 
     return available_devices()
 
 
+@st.cache_resource(show_spinner=False)
 def device_summary() -> str:
     """One line for the user: which accelerator training will use."""
-    found = devices()
-    if "cuda" in found:
-        import torch
+    from slimcore.devices import device_summary as summary
 
-        return f"GPU: {torch.cuda.get_device_name(0)} (cuda)"
-    if "mps" in found:
-        return "GPU: Apple MPS"
-    return "No GPU found: training runs on the CPU"
+    return summary()

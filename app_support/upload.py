@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_support.checkpoint_eval import evaluate_checkpoint
 from app_support.errors import show_error
 from slimcore.errors import SlimcoreError
+from slimcore.evaluation import evaluate_upload
 
 
 def upload_evaluator(key: str) -> None:
@@ -16,7 +16,7 @@ def upload_evaluator(key: str) -> None:
         return
     with st.spinner(f"evaluating {upload.name}…"):
         try:
-            result = evaluate_checkpoint(upload.getvalue())
+            result = evaluate_upload(upload.getvalue())
         except SlimcoreError as e:
             show_error(e)
             return
@@ -24,7 +24,7 @@ def upload_evaluator(key: str) -> None:
             show_error(e, f"evaluate {upload.name}")
             return
     c = st.columns(4)
-    c[0].metric("test accuracy", f"{result['test_accuracy']:.2%}")
+    c[0].metric("test accuracy", f"{result['accuracy']:.2%}")
     c[1].metric("parameters", f"{result['params']:,}")
     c[2].metric("model", result.get("model", "?"))
     c[3].metric("data set", result.get("dataset", "?"))

@@ -20,9 +20,9 @@ from benchmarks.pruning_common import train, write_result  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.models import create_model  # noqa: E402
 from slimcore.pruning.latency import compare_latency  # noqa: E402
-from slimcore.pruning.plan import select_flops  # noqa: E402
-from slimcore.pruning.rankings import bn_scores  # noqa: E402
-from slimcore.pruning.structure import analyse, pruned_model  # noqa: E402
+from slimcore.pruning.math.plan import select_flops  # noqa: E402
+from slimcore.pruning.math.rankings import bn_scores  # noqa: E402
+from slimcore.analysis.structure import analyse, pruned_model  # noqa: E402
 from slimcore.pruning.trained import load_trained  # noqa: E402
 from slimcore.store import RunStore  # noqa: E402
 

@@ -28,10 +28,10 @@ import torch  # noqa: E402
 from benchmarks.machine import describe_machine, save_result  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.data import load_dataset  # noqa: E402
-from slimcore.pruning.plan import Selection, candidate_thresholds, select  # noqa: E402
-from slimcore.pruning.preview import measure  # noqa: E402
-from slimcore.pruning.rankings import bn_scores  # noqa: E402
-from slimcore.pruning.structure import analyse  # noqa: E402
+from slimcore.pruning.math.plan import Selection, candidate_thresholds, select  # noqa: E402
+from slimcore.pruning.measure import measure  # noqa: E402
+from slimcore.pruning.math.rankings import bn_scores  # noqa: E402
+from slimcore.analysis.structure import analyse  # noqa: E402
 from slimcore.pruning.trained import TrainedRun  # noqa: E402
 from slimcore.training import Trainer, evaluate  # noqa: E402
 

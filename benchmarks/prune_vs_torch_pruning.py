@@ -22,10 +22,10 @@ import torch_pruning as tp  # noqa: E402
 
 from benchmarks.pruning_common import counted_flops, train, write_result  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
-from slimcore.pruning.cut import cut  # noqa: E402
-from slimcore.pruning.plan import select_flops  # noqa: E402
-from slimcore.pruning.rankings import bn_scores  # noqa: E402
-from slimcore.pruning.structure import pruned_model  # noqa: E402
+from slimcore.pruning.math.cut import cut  # noqa: E402
+from slimcore.pruning.math.plan import select_flops  # noqa: E402
+from slimcore.pruning.math.rankings import bn_scores  # noqa: E402
+from slimcore.analysis.structure import pruned_model  # noqa: E402
 from slimcore.pruning.trained import load_trained  # noqa: E402
 from slimcore.store import RunStore  # noqa: E402
 from slimcore.training.evaluate import evaluate  # noqa: E402

@@ -5,7 +5,8 @@ import streamlit as st
 
 from app_support.errors import show_error, user_errors
 from app_support.layout import page_setup
-from app_support.live import format_seconds, run_feed
+from app_support.live import run_feed
+from slimcore.jobs.follow import format_seconds
 from app_support.penalty_form import keyboard_step, penalty_inputs
 from app_support.runs import age, pick_run, set_url_run, url_run
 from app_support.state import keep, seed
@@ -28,9 +29,9 @@ st.title("Train")
 st.caption("Train a CNN with a sparsity penalty on its BatchNorm scales γ; channels whose γ reaches (near) zero "
            "can be pruned afterwards.")
 
-runs = store.list_runs(kind="train")
+runs = jobs.runs(store, kind="train")
 current = url_run(store) or (runs[0]["id"] if runs else None)
-run = store.get_run(current) if current else None
+run = jobs.view(store, current) if current else None
 active = bool(run and run["status"] in ACTIVE_STATUSES)
 
 # -- settings ---------------------------------------------------------------------------------------------
@@ -113,12 +114,12 @@ head.subheader(f"{cfg['model']} on {cfg['dataset']} · {cfg['penalty']} λ={cfg[
                + (f" ({params})" if params else ""))
 if b1.button("Stop", key="t:stop", disabled=not active):
     with user_errors("stop the run"):
-        jobs.stop_training(store, run["id"])
+        jobs.stop(store, run["id"])
         st.toast("Stop requested: the job checkpoints and stops.")
 can_resume = run["status"] in jobs.RESUMABLE
 if b2.button("Resume", key="t:resume", disabled=not can_resume):
     try:
-        jobs.resume_training(store, run["id"])
+        jobs.resume(store, run["id"])
     except SlimcoreError as e:
         show_error(e, "resume")
     else:
@@ -135,7 +136,7 @@ layer = None if layer_choice == ALL_LAYERS else layer_choice
 @st.fragment(run_every=1.0 if active else None)
 def live_view(run_id: str, layer: str | None, was_active: bool) -> None:
     """Re-drawn every second while the job runs: progress, γ now, γ history, curves."""
-    run = store.get_run(run_id)
+    run = jobs.view(store, run_id)
     feed = run_feed(store, run)
     st.caption(f"run `{run['id']}` · **{run['status']}** · updated {age(run['updated'])}"
                + (f" · {run['message']}" if run["message"] else ""))

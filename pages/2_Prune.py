@@ -1,35 +1,36 @@
-"""Prune: slide one threshold over a trained run's channel ranking, see accuracy/FLOPs follow, commit and export."""
+"""Prune: slide one threshold over a trained run's channel ranking, see accuracy/FLOPs follow, commit and export.
+
+The long work (LeGR's search, the curve's evaluation, a commit) runs as jobs; this page starts them and
+follows them, so it can be left, reloaded or touched while they run.
+"""
 import time
 from pathlib import Path
 
 import streamlit as st
 
-from app_support import legr_job
 from app_support.errors import show_error
+from app_support.jobs import follow_job
 from app_support.layout import page_setup
-from app_support.prune_view import (channel_totals, default_index, distinct_points, nearest_index, ordered_points,
-                                    point_labels, ratio)
-from app_support.pruning_api import has_legr, latest_commit, pruning
 from app_support.runs import pick_run, url_run
 from app_support.store import get_store
 from app_support.upload import upload_evaluator
+from slimcore import jobs
 from slimcore.errors import SlimcoreError
-from slimcore.viz import flops_percent, gamma_histogram, layer_widths, tradeoff_curve
+from slimcore.pruning.curve import stored_curve
+from slimcore.pruning.math.rankings import RANKINGS
+from slimcore.pruning.points import (channel_totals, default_index, distinct_points, flops_percent, nearest_index,
+                                     ordered_points, point_labels, ratio)
+from slimcore.pruning.results import has_legr, latest_commit
+from slimcore.pruning.settings import CurveSettings, FineTuneSettings, LegrSettings, PruneSettings
+from slimcore.viz import gamma_histogram, layer_widths, tradeoff_curve
 
 METRICS_FIRST_S = 0.03
 
 page_setup("Prune")
 store = get_store()
 st.title("Prune")
-engine = pruning()
-if engine is None:
-    st.error("The pruning engine (`slimcore.pruning`) is not available in this installation, so runs cannot be "
-             "pruned yet. Reinstall slimcore (`make install`) or update to a version that includes it.")
-    st.stop()
 
-from slimcore.pruning.preview import describe_ranking  # noqa: E402 (only once the engine is known present)
-
-finished = [r for r in store.list_runs(kind="train") if r["status"] == "finished"]
+finished = [r for r in jobs.runs(store, kind="train") if r["status"] == "finished"]
 if not finished:
     st.info("No finished training run yet: train one on the Train page first.")
     with st.expander("Evaluate an uploaded model"):
@@ -38,79 +39,77 @@ if not finished:
 
 c1, c2 = st.columns([3, 2])
 with c1:
-    run_id = pick_run(finished, key="p:run", default=url_run(store), label="Trained run")
+    run_id = pick_run(finished, key="p:run", default=url_run(store), label="Trained run", in_url=True)
 with c2:
-    rankings = engine.RANKINGS.names()
+    rankings = RANKINGS.names()
     ranking = st.selectbox("Ranking", rankings, index=rankings.index("bn") if "bn" in rankings else 0,
                            key="p:ranking", help="how channels are ordered before one global threshold cuts them")
-    st.caption(engine.RANKINGS.describe(ranking))
+    st.caption(RANKINGS.describe(ranking))
 run = store.get_run(run_id)
+checkpoint = store.latest_checkpoint(run_id) or {}
 
-
-def progress_bar(text: str, slot=None):
-    """An st.progress bar (in `slot` if given) and the (done, total, message) callback the engine reports to."""
-    bar = (slot or st).progress(0.0, text=text)
-
-    def update(done: int, total: int, message: str = "") -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{text}: {message or f'{done}/{total}'}")
-
-    return bar, update
-
-
-# LeGR learns its ranking first (regularised evolution, a background job); the others are read off the weights.
-if engine.RANKINGS.get(ranking).needs_search and not has_legr(store, run_id):
-    job = legr_job.status(store, run_id)
-    searching = bool(job and job["status"] in ("starting", "running"))
+# -- LeGR learns its ranking first (a search job); the others are read off the weights ---------------------
+if RANKINGS.get(ranking).needs_search and not has_legr(store, run_id):
+    search = jobs.latest(store, "search", run_id)
     st.info("LeGR learns one affine correction (α, κ) per layer by regularised evolution before it can rank "
             "channels: each candidate is pruned, briefly fine-tuned and evaluated. The result is stored with the "
-            "run, so this happens once; the search runs in the background and survives leaving this page.")
-    if job and job["status"] in ("failed", "interrupted"):
-        st.error(f"The last LeGR search {job['status']}: {job.get('message', '')}")
-    if not searching:
-        st.caption(f"Search settings: {engine.LEGR_DEFAULTS}")
-        if st.button("Start LeGR search", type="primary", key="p:legr"):
-            legr_job.start(store, run_id)
-            st.rerun()
+            "run, so this happens once; the search runs as a job and goes on if you leave this page.")
+    if search and jobs.is_active(search):
+        follow_job(search["id"], "LeGR search", stop_help="keeps the best candidate found so far")
         st.stop()
-
-    @st.fragment(run_every=1.0)
-    def legr_progress() -> None:
-        job = legr_job.status(store, run_id) or {}
-        if job.get("status") not in ("starting", "running"):
-            st.rerun()  # finished (or failed): the whole page moves on to the curve
-        done, total = job.get("done", 0), job.get("total", 0)
-        st.progress(done / total if total else 0.0,
-                    text=f"LeGR search: {job.get('message', '')}" + (f" ({done}/{total})" if total else ""))
-        if st.button("Stop the search", key="p:legr_stop", help="keeps the best candidate found so far"):
-            legr_job.stop(store, run_id)
-
-    legr_progress()
+    if search and search["status"] in ("failed", "interrupted", "stopped"):
+        (st.warning if search["status"] == "stopped" else st.error)(
+            f"The last LeGR search {search['status']}: {search['message']}")
+    defaults = LegrSettings()
+    st.caption(f"Search: {defaults.candidates} candidates (population {defaults.population}, "
+               f"{defaults.generations} generations), each fine-tuned {defaults.steps} steps and pruned to "
+               f"{defaults.flops_ratio:.0%} of the FLOPs. `slimcore rank RUN --ranking legr --help` changes these.")
+    if st.button("Start LeGR search", type="primary", key="p:legr"):
+        try:
+            jobs.start(store, "search", defaults, parent=run_id)
+        except SlimcoreError as e:
+            show_error(e, "start the search")
+        else:
+            st.rerun()
     st.stop()
 
-# The curve is evaluated once per run and ranking (then stored); this session keeps it in memory, so a
-# slider move is a look-up in `points`, not an evaluation.
+# -- the trade-off curve: evaluated once per run and ranking by a job, then read from the store --------------
+settings = CurveSettings(ranking=ranking)
 cache = st.session_state.setdefault("p:curves", {})
-# Always the same element here, bar or not: elements after it keep their place, so a rerun does not re-mount
-# the slider (which would drop its keyboard focus).
-slot = st.empty()
-if (run_id, ranking) not in cache:
-    bar, update = progress_bar("Evaluating the accuracy/FLOPs trade-off (once per run and ranking)", slot)
+art = store.artifact(run_id, f"curve-{ranking}-p{settings.points}-m{settings.min_channels}")
+cache_key = (run_id, ranking, art["created"] if art else None, checkpoint.get("path"), checkpoint.get("step"))
+if cache_key not in cache:
+    curve = stored_curve(store, run_id, settings)
+    if curve is not None:
+        cache[cache_key] = curve
+curve = cache.get(cache_key)
+if curve is None:
+    job = jobs.latest(store, "curve", run_id, where=lambda cfg: cfg.get("ranking") == ranking)
+    # A job older than the checkpoint (or than the LeGR search it ranked with) computed another curve: start anew.
+    search_art = store.artifact(run_id, "legr") if RANKINGS.get(ranking).needs_search else None
+    basis = max(float(checkpoint.get("created") or 0), float(search_art["created"]) if search_art else 0.0)
+    fresh = job is None or job["created"] < basis
+    if job and jobs.is_active(job):
+        follow_job(job["id"], "Evaluating the accuracy/FLOPs trade-off (once per run and ranking)",
+                   stop_help="stops without storing a partial curve")
+        st.stop()
+    if not fresh:
+        st.error(f"The last evaluation of this curve {job['status']}" + (f": {job['message']}" if job["message"]
+                                                                          else "; no curve was stored."))
+        if not st.button("Evaluate the curve again", type="primary", key="p:curve_again"):
+            st.stop()
     try:
-        curve = engine.get_curve(store, run_id, ranking=ranking, progress=update)
-        scores = describe_ranking(store, run_id, ranking)
+        jobs.start(store, "curve", settings, parent=run_id)
     except SlimcoreError as e:
-        bar.empty()
         show_error(e, "compute the trade-off curve")
         st.stop()
-    bar.empty()
-    flat = [v for g in scores["groups"] for v in g["scores"]]
-    cache[(run_id, ranking)] = (curve, flat)
-curve, all_scores = cache[(run_id, ranking)]
+    st.rerun()
 
 points, base = distinct_points(ordered_points(curve)), curve.get("base") or {}
 if not points:
     st.error("The trade-off curve of this run has no points.")
     st.stop()
+all_scores = curve.get("channel_scores") or []
 flops = [flops_percent(p, base, points) for p in points]
 
 # One slider over the points; the FLOPs box moves it to the nearest point (and follows it).
@@ -176,33 +175,49 @@ g2.plotly_chart(tradeoff_curve(points, current=point, base=base, title="", label
 st.markdown("**Channels per layer** · kept and removed at this threshold")
 st.plotly_chart(layer_widths(point.get("widths", {}), totals, title=""), key="p:widths", **CHART)
 
-# -- commit -------------------------------------------------------------------------------------------
+# -- commit: a prune job ------------------------------------------------------------------------------------
 st.subheader("Commit")
 st.caption("Cuts the channels for real, optionally fine-tunes, measures test accuracy and CPU latency, and exports "
-           "model.pt and model.onnx (saved as a new run of kind `prune`).")
-with st.form("p:commit"):
-    f1, f2, f3 = st.columns([1, 1, 2], vertical_alignment="bottom")
-    ft_epochs = f1.number_input("fine-tune epochs", min_value=0, max_value=1000, value=0, step=1)
-    ft_lr = f2.number_input("fine-tune lr", min_value=0.0, value=0.01, format="%g", step=0.005)
-    commit = f3.form_submit_button("Commit: build the pruned model", type="primary")
-if commit:
-    bar, update = progress_bar("Pruning, fine-tuning and exporting")
+           "model.pt and model.onnx: a job (a run of kind `prune`), which goes on if you leave or reload this page.")
+prune_job = jobs.latest(store, "prune", run_id)
+busy = bool(prune_job and jobs.is_active(prune_job))
+f1, f2, f3 = st.columns([1, 1, 2], vertical_alignment="bottom")
+ft_epochs = f1.number_input("fine-tune epochs", min_value=0, max_value=1000, value=0, step=1, key="p:ft_epochs")
+ft_lr = f2.number_input("fine-tune lr", min_value=0.0, value=0.01, format="%g", step=0.005, key="p:ft_lr")
+if f3.button("Commit: build the pruned model", type="primary", key="p:commit", disabled=busy,
+             help="a commit is running: stop it first, or wait" if busy else None):
     try:
-        engine.commit(store, run_id, ranking, threshold=float(point["threshold"]), finetune_epochs=int(ft_epochs),
-                      finetune_lr=float(ft_lr), progress=update)
+        prune = PruneSettings(ranking=ranking, threshold=float(point["threshold"]),
+                              finetune=FineTuneSettings(epochs=int(ft_epochs), lr=float(ft_lr)))
+        jobs.start(store, "prune", prune, parent=run_id)
     except SlimcoreError as e:
         show_error(e, "commit the pruning")
-    bar.empty()
+    else:
+        st.rerun()
 
-report = latest_commit(store, run_id)
-if report:
+if busy:
+    follow_job(prune_job["id"], "Pruning, fine-tuning and exporting",
+               stop_help="fine-tuning keeps its last whole epoch; the model is then measured and exported")
+elif prune_job and prune_job["status"] in ("failed", "interrupted", "diverged"):
+    st.error(f"The last commit ({prune_job['id']}) {prune_job['status']}: {prune_job['message']}")
+
+committed = None if busy else latest_commit(store, run_id)
+if committed:
+    prune_run, report = committed
     with st.container(border=True):
         before, after = report.get("base") or {}, report
         threshold = report.get("threshold")
+        same = report.get("ranking") == ranking and threshold is not None and abs(
+            float(threshold) - float(point["threshold"])) <= 1e-12 * max(1.0, abs(float(threshold)))
         st.markdown(f"**Pruned model** `{report['run_id']}` · ranking {report['ranking']} · threshold "
                     f"{'–' if threshold is None else f'{float(threshold):.4g}'}"
                     f"{' (clamped to the minimum width)' if report.get('clamped') else ''} · fine-tuned "
-                    f"{report['finetune']['epochs']} epoch(s)")
+                    f"{report['finetune'].get('epochs_done', report['finetune']['epochs'])} epoch(s)")
+        if not same:
+            st.caption("This is the run's last commit; it was made at another threshold or ranking than the one "
+                       "chosen above. Commit again to build the model shown above.")
+        if prune_run["status"] == "stopped":
+            st.caption(f"Stopped: {prune_run['message']}")
         c = st.columns(4)
         c[0].metric("test accuracy", f"{after['accuracy']:.2%}",
                     f"{(after['accuracy'] - before['test_accuracy']) * 100:+.2f} pp vs {before['test_accuracy']:.2%}")

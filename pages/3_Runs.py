@@ -3,31 +3,37 @@ import pandas as pd
 import streamlit as st
 
 from app_support.layout import page_setup
-from app_support.pruning_api import cached_curves
 from app_support.store import get_store
 from app_support.upload import upload_evaluator
+from slimcore import jobs
+from slimcore.pruning.results import cached_curves
 from slimcore.viz import gamma_overlay, tradeoff_overlay
 
 page_setup("Runs")
 store = get_store()
 st.title("Runs")
 
-runs = store.list_runs()
+runs = jobs.runs(store)
 if not runs:
     st.info("No runs yet: start one on the Train page.")
 else:
+    by_id = {r["id"]: r for r in runs}
     rows = []
     for r in runs:
         cfg, s = r["config"], r["summary"]
+        # a job on a training run (search, curve, prune) shows that run's model, data and penalty
+        source = cfg if r["kind"] == "train" else (by_id.get(r["parent"]) or {}).get("config", {})
+        finetune = cfg.get("finetune") or {}
         rows.append({
-            "run": r["id"], "status": r["status"], "penalty": cfg.get("penalty"), "λ": cfg.get("lam"),
+            "run": r["id"], "kind": r["kind"], "status": r["status"], "done": r["progress"],
+            "penalty": source.get("penalty"), "λ": source.get("lam"),
             "accuracy": s.get("test_accuracy", s.get("val_accuracy")),
             "|γ|<0.01": s.get("sparsity@0.01"), "γ = 0": s.get("sparsity@0"), "FLOPs": s.get("flops_ratio"),
-            "epochs": cfg.get("epochs") if r["kind"] == "train" else cfg.get("finetune_epochs"),
-            "model": cfg.get("model"), "data": cfg.get("dataset"), "kind": r["kind"],
+            "epochs": cfg.get("epochs") if r["kind"] == "train" else finetune.get("epochs"),
+            "model": source.get("model"), "data": source.get("dataset"), "parent": r["parent"],
         })
     table = pd.DataFrame(rows)
-    numeric = ["λ", "epochs", "accuracy", "FLOPs", "|γ|<0.01", "γ = 0"]
+    numeric = ["done", "λ", "epochs", "accuracy", "FLOPs", "|γ|<0.01", "γ = 0"]
     table[numeric] = table[numeric].apply(pd.to_numeric, errors="coerce")
     percent = st.column_config.NumberColumn(format="percent", width="small")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
@@ -38,6 +44,8 @@ else:
                                                   help="val accuracy of a training run, test accuracy of a prune"),
         "FLOPs": st.column_config.NumberColumn(format="percent", width="small", help="a prune's share of the FLOPs"),
         "|γ|<0.01": percent, "γ = 0": percent,
+        "done": st.column_config.ProgressColumn(format="percent", width="small", min_value=0.0, max_value=1.0,
+                                                help="progress of the run's job"),
     })
 
     with_gamma = [r for r in runs if r["kind"] == "train" and r["layers"]]

@@ -36,3 +36,13 @@ def choose_device(spec: str = "auto") -> torch.device:
         raise ConfigError(f"device {spec!r} is not available on this machine; available: "
                           f"{', '.join(available_devices())}. Use --device auto.")
     return torch.device(spec)
+
+
+def device_summary() -> str:
+    """One line for the user: which accelerator training will use."""
+    found = available_devices()
+    if "cuda" in found:
+        return f"GPU: {torch.cuda.get_device_name(0)} (cuda)"
+    if "mps" in found:
+        return "GPU: Apple MPS"
+    return "No GPU found: training runs on the CPU"

@@ -24,3 +24,7 @@ class StoreError(SlimcoreError):
 
 class TrainingDiverged(SlimcoreError):
     """Loss became NaN or infinite; the message says which setting to lower."""
+
+
+class Stopped(SlimcoreError):
+    """A job was asked to stop before it had anything to keep; its run ends `stopped` with this message."""

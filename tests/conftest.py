@@ -46,10 +46,12 @@ def job_log(store, run_id: str) -> str:
 def wait_for_status(store, run_id: str, statuses, timeout: float = 300) -> dict:
     """The run once its status is one of `statuses`; fails with the job's log after `timeout` seconds
     (generous: on a loaded 2-core machine a cold `import torch` alone can take several seconds)."""
+    from slimcore import jobs
+
     deadline = time.time() + timeout
     while time.time() < deadline:
-        run = store.get_run(run_id)
+        run = jobs.view(store, run_id)
         if run["status"] in statuses:
             return run
         time.sleep(0.2)
-    raise AssertionError(f"run {run_id} stayed {store.get_run(run_id)['status']}; log:\n{job_log(store, run_id)}")
+    raise AssertionError(f"run {run_id} stayed {jobs.view(store, run_id)['status']}; log:\n{job_log(store, run_id)}")

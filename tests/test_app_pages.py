@@ -58,13 +58,15 @@ def _text(at: AppTest) -> str:
 
 
 # -- Home -------------------------------------------------------------------------------------------------
-def test_home_lists_the_four_steps_and_the_device(runs_dir):
+def test_home_lists_the_four_steps_and_says_which_device_trains(runs_dir):
+    from slimcore.devices import available_devices
+
     at = page("app.py").run()
     assert not at.exception
     links = {el.proto.page for el in at.get("page_link")}
     assert {"Train", "Prune", "Runs", "Learn"} <= links, links
-    assert "device" in _labels(at.metric)
-    assert "GPU" in _text(at) or "CPU" in _text(at)
+    device = {m.label: m.value for m in at.metric}["device"]
+    assert device == ("GPU" if available_devices()[0] != "cpu" else "CPU")
 
 
 # -- Train ------------------------------------------------------------------------------------------------
@@ -164,7 +166,7 @@ def test_runs_page_tables_runs_and_overlays_their_gamma(trained):
     assert not at.exception
     frame = at.dataframe[0].value
     assert {"status", "penalty", "λ", "accuracy", "|γ|<0.01"} <= set(frame.columns)
-    assert frame["status"].tolist() == ["finished"]
+    assert frame[frame["kind"] == "train"]["status"].tolist() == ["finished"]
     assert len(at.multiselect(key="r:chosen").value) == 1
     assert at.get("plotly_chart")
 
@@ -215,16 +217,16 @@ def test_upload_of_a_training_checkpoint_is_evaluated(trained):
     assert "test accuracy" in _labels(at.metric)
 
 
-def test_checkpoint_eval_refuses_pickled_code_without_running_it(tmp_path):
-    from app_support.checkpoint_eval import load_uploaded
+def test_upload_loading_refuses_pickled_code_without_running_it(tmp_path):
     from slimcore.errors import CheckpointError
+    from slimcore.evaluation import load_upload
 
     marker = tmp_path / "ran"
     payload = pickle.dumps({"x": _Touch(str(marker))}, protocol=2)
     with pytest.raises(CheckpointError, match="refused for safety"):
-        load_uploaded(payload)
+        load_upload(payload)
     with pytest.raises(CheckpointError, match="empty"):
-        load_uploaded(b"")
+        load_upload(b"")
     assert not marker.exists()
 
 
@@ -290,33 +292,59 @@ def test_prune_page_target_flops_moves_the_slider_to_the_nearest_point(trained):
     assert float(_metrics(at)["FLOPs"].split()[0]) > flops
 
 
-def test_prune_page_commit_shows_the_result_card_and_downloads(trained):
+def _wait_for_job(at: AppTest, store, kind: str, parent: str, timeout: float = 240) -> dict:
+    """Reruns the page (AppTest does not tick fragments by itself) until the newest `kind` job on `parent` ends."""
+    import time
+
+    from slimcore import jobs
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = jobs.latest(store, kind, parent)
+        if job is not None and not jobs.is_active(job):
+            at.run()
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"the {kind} job did not end: {jobs.latest(store, kind, parent)}")
+
+
+def test_prune_page_commit_runs_as_a_job_then_shows_the_result_card_and_downloads(trained):
+    from slimcore import jobs
+    from slimcore.store import RunStore
+
     at = _prune_page(trained)
-    submit = [b for b in at.button if b.label.startswith("Commit")][0]
-    submit.click().run()
+    store = RunStore(trained)
+    run_id = at.selectbox(key="p:run").value
+    at.button(key="p:commit").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+    job = jobs.latest(store, "prune", run_id)
+    assert job is not None and job["config"]["threshold"] is not None
+    if jobs.is_active(job):  # the page follows it: a progress bar and a Stop button, the Commit button disabled
+        assert at.get("progress") and at.button(key=f"stop:{job['id']}")
+        assert at.button(key="p:commit").disabled
+    job = _wait_for_job(at, store, "prune", run_id)
+    assert job["status"] == "finished", job["message"]
+    assert not at.exception and not at.error, [e.value for e in at.error]
     labels = _labels(at.metric)
     assert {"test accuracy", "CPU latency, batch 1"} <= set(labels)
     downloads = [d.proto.label for d in at.get("download_button")]
     assert downloads == ["Download ONNX", "Download model.pt"]
+    assert job["id"] in _text(at)
 
 
 def test_prune_page_bad_finetune_setting_is_an_error(trained):
     at = _prune_page(trained)
     lr = [n for n in at.number_input if n.label == "fine-tune lr"][0]
     lr.set_value(0.0)
-    [b for b in at.button if b.label.startswith("Commit")][0].click().run()
+    at.button(key="p:commit").click().run()
     assert not at.exception
     assert any("learning rate" in e.value for e in at.error), [e.value for e in at.error]
 
 
-def test_prune_page_legr_search_runs_in_the_background_with_progress_and_stops(trained):
-    import time
-
-    from app_support import legr_job
+def test_prune_page_legr_search_runs_as_a_job_with_progress_and_stops(trained):
+    from slimcore import jobs
     from slimcore.store import RunStore
-    from slimcore.store.runs import pid_alive
 
     at = _prune_page(trained)
     at.selectbox(key="p:ranking").set_value("legr").run()
@@ -327,17 +355,14 @@ def test_prune_page_legr_search_runs_in_the_background_with_progress_and_stops(t
     assert not at.exception
     store = RunStore(trained)
     run_id = at.selectbox(key="p:run").value
-    job = legr_job.status(store, run_id)
+    search = jobs.latest(store, "search", run_id)
     try:
-        assert job["status"] in ("starting", "running") and job["pid"]
-        assert at.get("progress") and at.button(key="p:legr_stop")
+        assert search["status"] in ("starting", "running") and search["pid"]
+        assert at.get("progress") and at.button(key=f"stop:{search['id']}")
     finally:
-        legr_job.stop(store, run_id)
-        deadline = time.time() + 60
-        while pid_alive(legr_job.status(store, run_id)["pid"]) and time.time() < deadline:
-            time.sleep(0.5)
-    assert legr_job.status(store, run_id)["status"] in ("stopped", "finished")
-    at.run()
+        jobs.stop(store, search["id"])
+    search = _wait_for_job(at, store, "search", run_id, timeout=120)
+    assert search["status"] == "stopped", search["message"]
     assert not at.exception and not at.error
 
 
@@ -347,31 +372,27 @@ def test_prune_page_without_finished_runs_says_what_to_do(runs_dir):
     assert any("No finished training run" in i.value for i in at.info)
 
 
-def test_prune_page_without_the_engine_shows_a_clear_error(runs_dir, monkeypatch):
-    monkeypatch.setattr("app_support.pruning_api.pruning", lambda: None)
-    at = page("pages/2_Prune.py").run()
-    assert not at.exception
-    assert any("pruning engine" in e.value for e in at.error)
-
-
-def test_runs_page_overlays_stored_tradeoff_curves_and_evaluates_a_pruned_model(trained):
+def test_runs_page_overlays_stored_tradeoff_curves_and_evaluates_a_pruned_model(trained, tmp_path):
+    from slimcore.pruning import PruneSettings, commit
     from slimcore.store import RunStore
 
     store = RunStore(trained)
+    run_id = store.list_runs(kind="train")[0]["id"]
+    report = commit(store, run_id, PruneSettings(flops_ratio=0.7, out_dir=str(tmp_path), latency_repeats=2))
     at = page("pages/3_Runs.py").run()
     assert len(at.get("plotly_chart")) == 2  # γ overlay and trade-off overlay
-    prunes = [r for r in store.list_runs(kind="prune") if r["status"] == "finished"]
-    if not prunes:
-        pytest.skip("needs the commit test's pruned model")
-    model_pt = Path(store.artifact(prunes[0]["id"], "model.pt")["path"])
+    frame = at.dataframe[0].value
+    row = frame[frame["run"] == report["run_id"]].iloc[0]
+    assert row["kind"] == "prune" and row["parent"] == run_id and row["model"] == "slimnet"
+    model_pt = Path(report["files"]["model_pt"])
     at.file_uploader[0].set_value(("model.pt", model_pt.read_bytes(), "application/octet-stream")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert "test accuracy" in _labels(at.metric)
+    assert {m.label: m.value for m in at.metric}["test accuracy"] == f"{report['accuracy']:.2%}"
 
 
 # -- pure helpers behind the pages ------------------------------------------------------------------------
 def test_slider_labels_keep_close_thresholds_apart():
-    from app_support.prune_view import point_labels
+    from slimcore.pruning.points import point_labels
 
     # a select slider's value travels as its label: equal labels would merge two positions into one
     labels = point_labels([{"threshold": 0.476001}, {"threshold": 0.476004}, {"threshold": 0.5}])
@@ -379,7 +400,7 @@ def test_slider_labels_keep_close_thresholds_apart():
 
 
 def test_prune_points_drop_repeats_and_find_the_nearest_flops():
-    from app_support.prune_view import default_index, distinct_points, nearest_index, ordered_points
+    from slimcore.pruning.points import default_index, distinct_points, nearest_index, ordered_points
 
     curve = {"points": [
         {"threshold": 0.3, "flops": 40, "accuracy": 0.5, "widths": {"a": 1}},
@@ -394,7 +415,7 @@ def test_prune_points_drop_repeats_and_find_the_nearest_flops():
 
 
 def test_time_left_extrapolates_progress():
-    from app_support.live import format_seconds, seconds_left
+    from slimcore.jobs.follow import format_seconds, seconds_left
 
     assert seconds_left(0.25, 30.0) == pytest.approx(90.0)
     assert seconds_left(0.5, 10.0, start_progress=0.25) == pytest.approx(20.0)

@@ -14,7 +14,7 @@ from browser_support import (VIEWPORT, free_port, launch_browser, open_page, req
                              stop_jobs, stop_server, wait_until)
 from slimcore import jobs
 from slimcore.store import RunStore
-from slimcore.store.runs import pid_alive
+from slimcore.jobs.liveness import pid_alive
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
 

@@ -48,10 +48,10 @@ def integrity(root) -> str:
 def wait_all(store: RunStore, run_ids, timeout: float = TIMEOUT) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if all(store.get_run(r)["status"] not in ("starting", "running") for r in run_ids):
+        if all(jobs.view(store, r)["status"] not in ("starting", "running") for r in run_ids):
             return
         time.sleep(0.3)
-    raise AssertionError({r: store.get_run(r)["status"] for r in run_ids})
+    raise AssertionError({r: jobs.view(store, r)["status"] for r in run_ids})
 
 
 def check_run_rows(store: RunStore, run_id: str, cfg) -> None:

@@ -20,7 +20,8 @@ from slimcore.cli.main import main as cli_main
 from slimcore.data import load_dataset
 from slimcore.errors import StoreError
 from slimcore.store import RunStore, load_checkpoint
-from slimcore.store.runs import DB_NAME, STALE_HEARTBEAT_S
+from slimcore.jobs.liveness import STALE_HEARTBEAT_S
+from slimcore.store.runs import DB_NAME
 from slimcore.training.batches import steps_per_epoch
 
 from conftest import job_log, wait_for_status
@@ -150,7 +151,7 @@ def test_kill_9_before_the_first_checkpoint_says_start_anew(tiny_config, tmp_pat
     wait_for_status(store, run_id, ("interrupted",), timeout=60)
     assert store.metrics(run_id)["train_loss"]["step"]  # what it logged is still there to look at
     with pytest.raises(StoreError, match="no checkpoint yet"):
-        jobs.resume_training(store, run_id)
+        jobs.resume(store, run_id)
     assert integrity(store) == "ok"
 
 
@@ -181,9 +182,9 @@ def test_a_reused_pid_does_not_keep_a_dead_run_running(tmp_path):
     stranger = _sleeper()  # started after that write: it cannot be the job
     try:
         store._conn.execute("UPDATE runs SET pid=? WHERE id=?", (stranger.pid, run_id))
-        assert store.get_run(run_id)["status"] == "interrupted"
+        assert jobs.view(store, run_id)["status"] == "interrupted"
         with pytest.raises(StoreError):
-            jobs.stop_training(store, run_id)
+            jobs.stop(store, run_id)
         time.sleep(0.2)
         assert stranger.poll() is None
     finally:
@@ -200,12 +201,13 @@ def test_a_silent_but_live_job_is_not_resumed_twice(tmp_path):
         store = RunStore(tmp_path)
         run_id = store.create_run({})
         store.set_status(run_id, "running", "training", pid=job.pid)
+        store.set_job_flags(run_id, listening=True)  # as a job does once it answers SIGTERM
         store.add_checkpoint(run_id, 10, 0.5, tmp_path / "last.pt")
         store._conn.execute("UPDATE runs SET heartbeat=heartbeat-? WHERE id=?", (STALE_HEARTBEAT_S + 60, run_id))
-        assert store.get_run(run_id)["status"] == "interrupted"
+        assert jobs.view(store, run_id)["status"] == "interrupted"
         with pytest.raises(StoreError, match="still alive"):
             jobs.check_resumable(store, run_id)
-        jobs.stop_training(store, run_id)
+        jobs.stop(store, run_id)
         assert job.wait(timeout=30) == -signal.SIGTERM
     finally:
         if job.poll() is None:

@@ -135,7 +135,7 @@ def _stop_mid_run(cmd: list[str], runs: Path) -> str:
             return bool(found) and found[0]["status"] == "running" and (found[0]["progress"] or 0) > 0.1
         _wait_for(started, 300, "the run to get going")
         run_id = RunStore(runs).list_runs()[0]["id"]
-        jobs.stop_training(RunStore(runs), run_id)  # what `slimcore stop` does: SIGTERM to the recorded pid
+        jobs.stop(RunStore(runs), run_id)  # what `slimcore stop` does: SIGTERM to the recorded pid
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]
     finally:

@@ -23,15 +23,15 @@ def test_background_job_stop_and_resume(tiny_config, tmp_path):
     while not store.snapshots(run_id) or store.get_run(run_id)["progress"] < 0.05:
         assert time.time() < deadline and store.get_run(run_id)["status"] in ("starting", "running")
         time.sleep(0.2)
-    jobs.stop_training(store, run_id)
+    jobs.stop(store, run_id)
     stopped = wait_for_status(store, run_id, ("stopped", "failed", "interrupted"), timeout=180)
     assert stopped["status"] == "stopped", stopped["message"]
     ckpt = store.latest_checkpoint(run_id)
     assert ckpt is not None and ckpt["step"] > 0
     with pytest.raises(StoreError, match="not running"):
-        jobs.stop_training(store, run_id)
+        jobs.stop(store, run_id)
 
-    jobs.resume_training(store, run_id)
+    jobs.resume(store, run_id)
     finished = wait_for_status(store, run_id, ("finished", "failed", "interrupted", "stopped"), timeout=180)
     assert finished["status"] == "finished", finished["message"]
     assert finished["summary"]["epoch"] == cfg.epochs

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from slimcore.models import create_model
-from slimcore.pruning.constants import constant_uses
-from slimcore.pruning.plan import select
-from slimcore.pruning.rankings import bn_scores
-from slimcore.pruning.structure import analyse, pruned_model
+from slimcore.analysis.constants import constant_uses
+from slimcore.pruning.math.plan import select
+from slimcore.pruning.math.rankings import bn_scores
+from slimcore.analysis.structure import analyse, pruned_model
 
 
 class NoPadNet(nn.Module):
@@ -90,7 +90,7 @@ def test_pruning_zero_gamma_channels_is_exact_without_padding(quantile):
 
 def test_absorption_is_what_keeps_the_function():
     """Cutting the same channels without absorbing their constant changes the outputs."""
-    from slimcore.pruning.cut import cut
+    from slimcore.pruning.math.cut import cut
 
     model = randomise(NoPadNet())
     structure = analyse(model, (3, 10, 10))

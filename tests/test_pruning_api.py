@@ -7,7 +7,7 @@ import math
 import pytest
 
 from slimcore.errors import ConfigError, StoreError
-from slimcore.pruning import RANKINGS, commit, get_curve, load_pruned, preview_at
+from slimcore.pruning import RANKINGS, FineTuneSettings, PruneSettings, commit, get_curve, load_pruned, preview_at
 from slimcore.pruning.trained import load_trained
 from slimcore.training.evaluate import evaluate
 
@@ -78,7 +78,7 @@ def test_bad_requests_fail_with_our_errors(trained, kwargs, error):
     with pytest.raises(error):
         preview_at(store, run_id, **kwargs)
     with pytest.raises(error):
-        commit(store, run_id, **kwargs)
+        commit(store, run_id, PruneSettings(**kwargs))
 
 
 def test_unknown_run_fails_with_store_error(trained):
@@ -92,8 +92,8 @@ def test_commit_writes_files_a_prune_run_and_matches_the_preview(trained, tmp_pa
     curve = get_curve(store, run_id, "bn")
     point = curve["points"][5]
     stages = []
-    report = commit(store, run_id, "bn", threshold=point["threshold"], out_dir=tmp_path,
-                    progress=lambda d, t, m: stages.append(m), latency_repeats=3)
+    settings = PruneSettings("bn", threshold=point["threshold"], out_dir=str(tmp_path), latency_repeats=3)
+    report = commit(store, run_id, settings, progress=lambda d, t, m: stages.append(m))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.pt", "report.json"]
     assert json.loads((tmp_path / "report.json").read_text())["accuracy"] == report["accuracy"]
     assert report["before_finetune"]["val_accuracy"] == point["accuracy"]
@@ -115,7 +115,7 @@ def test_commit_writes_files_a_prune_run_and_matches_the_preview(trained, tmp_pa
 
 def test_threshold_zero_commits_the_unpruned_model(trained, tmp_path):
     store, run_id = trained
-    report = commit(store, run_id, threshold=0, out_dir=tmp_path, latency_repeats=3)
+    report = commit(store, run_id, PruneSettings(threshold=0, out_dir=str(tmp_path), latency_repeats=3))
     assert report["removed_channels"] == 0 and report["flops_ratio"] == 1.0 and not report["clamped"]
     assert report["widths"] == report["base"]["widths"]
     assert report["accuracy"] == report["base"]["test_accuracy"]
@@ -142,8 +142,9 @@ def test_fine_tuning_emits_training_events_into_the_store(trained, tmp_path):
 
     store, run_id = trained
     counter = Count()
-    report = commit(store, run_id, flops_ratio=0.6, finetune_epochs=2, finetune_lr=0.02, out_dir=tmp_path,
-                    observers=[counter], latency_repeats=3)
+    settings = PruneSettings(flops_ratio=0.6, finetune=FineTuneSettings(epochs=2, lr=0.02), out_dir=str(tmp_path),
+                             latency_repeats=3)
+    report = commit(store, run_id, settings, observers=[counter])
     assert counter.events[0] == "start" and counter.events.count("epoch") == 2 and counter.events[-1] == "finished"
     assert report["finetune"]["status"] == "finished"
     metrics = store.metrics(report["run_id"])

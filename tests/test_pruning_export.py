@@ -11,9 +11,9 @@ from slimcore.errors import CheckpointError
 from slimcore.models import create_model
 from slimcore.pruning.export import export_onnx, save_pruned
 from slimcore.pruning.loader import read_pruned
-from slimcore.pruning.plan import select
-from slimcore.pruning.rankings import bn_scores
-from slimcore.pruning.structure import analyse, pruned_model
+from slimcore.pruning.math.plan import select
+from slimcore.pruning.math.rankings import bn_scores
+from slimcore.analysis.structure import analyse, pruned_model
 
 
 def pruned(name: str, shape=(1, 8, 8), quantile: float = 0.5) -> nn.Module:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 
 from slimcore.errors import ConfigError
-from slimcore.pruning import get_curve, preview_at, search_legr
-from slimcore.pruning.legr import stored_legr
+from slimcore.pruning import LegrSettings, get_curve, preview_at, search_legr
+from slimcore.pruning.search import stored_legr
 from slimcore.pruning.trained import load_trained
 
 from conftest import train_l1_digits
 
-TINY = {"population": 3, "sample": 2, "generations": 3, "steps": 3}
+TINY = LegrSettings(population=3, sample=2, generations=3, steps=3)
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def trained(tmp_path_factory):
 
 
 def test_legr_ranking_without_a_search_says_how_to_get_one(trained):
-    from slimcore.pruning.rankings import RANKINGS
+    from slimcore.pruning.math.rankings import RANKINGS
 
     store, run_id = trained
     t = load_trained(store, run_id)
@@ -30,7 +30,7 @@ def test_legr_ranking_without_a_search_says_how_to_get_one(trained):
 def test_search_reports_progress_and_stores_alpha_kappa(trained):
     store, run_id = trained
     calls = []
-    result = search_legr(store, run_id, progress=lambda d, t, m: calls.append((d, t, m)), **TINY)
+    result = search_legr(store, run_id, TINY, progress=lambda d, t, m: calls.append((d, t, m)))
     assert [c[0] for c in calls] == list(range(1, 7)) and all(c[1] == 6 for c in calls)
     assert result["complete"] and result["evaluated"] == 6
     n = len(load_trained(store, run_id).structure.groups)
@@ -48,32 +48,19 @@ def test_search_reports_progress_and_stores_alpha_kappa(trained):
 def test_search_can_be_stopped_and_keeps_the_best_so_far(trained):
     store, run_id = trained
     seen = []
-    result = search_legr(store, run_id, progress=lambda d, t, m: seen.append(d),
-                         should_stop=lambda: len(seen) >= 2, **TINY)
+    result = search_legr(store, run_id, TINY, progress=lambda d, t, m: seen.append(d),
+                         should_stop=lambda: len(seen) >= 2)
     assert result["stopped"] and not result["complete"] and result["evaluated"] == 2
     assert stored_legr(store, run_id)["search_id"] == result["search_id"]
-    nothing = search_legr(store, run_id, should_stop=lambda: True, **TINY)
+    nothing = search_legr(store, run_id, TINY, should_stop=lambda: True)
     assert nothing["evaluated"] == 0 and "alpha" not in nothing
     assert stored_legr(store, run_id)["search_id"] == result["search_id"]  # the earlier result is kept
 
 
-def test_bad_search_parameters_are_refused(trained):
-    store, run_id = trained
-    with pytest.raises(ConfigError):
-        search_legr(store, run_id, population=0)
-    with pytest.raises(ConfigError):
-        search_legr(store, run_id, mutation="big")
-
-
-@pytest.mark.slow
-def test_report_legr_against_bn_at_half_the_flops(trained, capsys):
-    """Reported, not asserted: LeGR's ranking (default search) against |γ| at 50 % FLOPs, before fine-tuning."""
-    store, run_id = trained
-    result = search_legr(store, run_id)
-    rows = []
-    for ranking in ("bn", "legr"):
-        p = preview_at(store, run_id, ranking, flops_ratio=0.5)
-        rows.append(f"{ranking}: {p['flops_ratio']:.1%} FLOPs, val accuracy {p['accuracy']:.4f}")
-    with capsys.disabled():
-        print(f"\nLeGR search: {result['evaluated']} candidates in {result['seconds']} s, fitness "
-              f"{result['fitness']:.4f} vs identity {result['identity_fitness']:.4f}; " + "; ".join(rows))
+def test_bad_search_parameters_are_refused():
+    with pytest.raises(ConfigError, match="LeGR population must be an integer >= 1, got 0"):
+        LegrSettings(population=0)
+    with pytest.raises(ConfigError, match="sample .4. cannot exceed the population .3."):
+        LegrSettings(population=3, sample=4)
+    with pytest.raises(ConfigError, match="unknown setting.s. mutation"):
+        LegrSettings.from_dict({"mutation": "big"})

@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slimcore.errors import ConfigError
-from slimcore.pruning.legr import check_params, evolve, mutate, normalise
-from slimcore.pruning.plan import (candidate_thresholds, check_flops_ratio, check_target, check_threshold,
-                                   curve_targets, select, select_flops)
+from slimcore.pruning.math.evolution import evolve, mutate, normalise
+from slimcore.pruning.math.plan import (candidate_thresholds, check_flops_ratio, check_target, check_threshold,
+                                        curve_targets, select, select_flops)
+from slimcore.pruning.settings import LegrSettings
 
 scores_st = st.lists(st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=12).map(np.array),
                      min_size=1, max_size=5)
@@ -125,8 +126,8 @@ def test_evolution_improves_reports_progress_and_stops():
 
 
 def test_legr_parameters_are_checked():
-    assert check_params({})["population"] >= check_params({})["sample"]
+    assert LegrSettings().population >= LegrSettings().sample
     for bad in ({"population": 0}, {"sample": 9, "population": 3}, {"lr": -1}, {"flops_ratio": 2},
                 {"colour": 1}, {"steps": 1.5}):
         with pytest.raises(ConfigError):
-            check_params(bad)
+            LegrSettings.from_dict(bad)

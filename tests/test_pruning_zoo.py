@@ -13,9 +13,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from slimcore.models import create_model, list_models
-from slimcore.pruning.plan import select
-from slimcore.pruning.rankings import RANKINGS
-from slimcore.pruning.structure import analyse, masked_model, pruned_model
+from slimcore.pruning.math.plan import select
+from slimcore.pruning.math.rankings import RANKINGS
+from slimcore.analysis.structure import analyse, masked_model, pruned_model
 
 # The wide and deep nets take seconds per example on a 2-core CPU: they run in the slow (CI) set. The fast set
 # still covers a residual net, depthwise convs (tv_mobilenet_v2) and a linear classifier stack (tv_vgg11_bn).
@@ -109,8 +109,8 @@ def test_unpruned_plan_changes_nothing(name):
                                   pytest.param("mobilenetv2", marks=pytest.mark.slow)])
 def test_torch_pruning_group_prune_gives_the_same_model(name):
     """Our per-layer cuts with indices from the dependency graph equal Torch-Pruning's own group.prune()."""
-    from slimcore.pruning.absorb import absorb
-    from slimcore.pruning.graph import build_dependency_graph
+    from slimcore.pruning.math.absorb import absorb
+    from slimcore.analysis.graph import build_dependency_graph
 
     model, structure = randomised(name)
     scores = RANKINGS.get("bn")().scores(model, structure.groups)

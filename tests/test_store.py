@@ -66,16 +66,20 @@ def test_unknown_run_says_how_to_list(tmp_path):
         RunStore(tmp_path).get_run("nope")
 
 
-def test_dead_job_shows_as_interrupted(tmp_path):
+def test_the_store_returns_what_the_job_wrote_and_the_job_system_says_it_died(tmp_path):
+    from slimcore import jobs
+
     store = RunStore(tmp_path)
     run_id = store.create_run({})
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    store.set_status(run_id, "running", pid=proc.pid)
-    run = store.get_run(run_id)
+    store.set_status(run_id, "running", "halfway", pid=proc.pid)
+    assert store.get_run(run_id)["status"] == "running"  # recorded as written
+    run = jobs.view(store, run_id)
     assert run["status"] == "interrupted" and run["stored_status"] == "running"
+    assert "halfway" in run["message"] and "job.log" in run["message"]
     store.set_status(run_id, "running", pid=os.getpid())
-    assert store.get_run(run_id)["status"] == "running"
+    assert jobs.view(store, run_id)["status"] == "running"
 
 
 def test_concurrent_reads_during_writes(tmp_path):

@@ -1,17 +1,22 @@
-"""`slimcore rank | preview | prune | evaluate`: global ranking, trade-off preview, real pruning, and evaluation."""
+"""`slimcore rank | preview | prune | evaluate`: global ranking, trade-off preview, real pruning, and evaluation.
+
+The long ones (a LeGR search, a curve, a commit) are jobs: in the foreground they run in this process and
+print their progress; with `--detach` they run in the background and `--json` prints {"run_id": ...}.
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 
-def _progress(done: int, total: int, message: str) -> None:
-    print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+def _progress(done: float, total: int, message: str) -> None:
+    print(f"[{done:g}/{total}] {message}", file=sys.stderr, flush=True)
 
 
 def _common(p: argparse.ArgumentParser, ranking: bool = True) -> None:
     from slimcore.cli.training import add_runs_dir
-    from slimcore.pruning.rankings import RANKINGS
+    from slimcore.pruning.math.rankings import RANKINGS
 
     if ranking:
         p.add_argument("--ranking", default="bn", help=f"one of: {', '.join(RANKINGS.names())} (default bn)")
@@ -20,49 +25,65 @@ def _common(p: argparse.ArgumentParser, ranking: bool = True) -> None:
     add_runs_dir(p)
 
 
+def _detach(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--detach", action="store_true",
+                   help=f"run {what} as a background job and return at once (watch it with `slimcore runs`, stop "
+                        "it with `slimcore stop RUN`)")
+
+
+# LeGR search flag → LegrSettings field
+LEGR_FLAGS = {"--target-flops": ("flops_ratio", float, "FLOPs share the fitness prunes to"),
+              "--population": ("population", int, "population size"),
+              "--sample": ("sample", int, "candidates sampled per generation"),
+              "--generations": ("generations", int, "generations"),
+              "--steps": ("steps", int, "fine-tuning steps τ per candidate"),
+              "--lr": ("lr", float, "fine-tuning learning rate"),
+              "--sigma": ("sigma", float, "mutation scale"),
+              "--seed": ("seed", int, "search seed")}
+
+
 def register(sub) -> None:
-    from slimcore.pruning.legr import LEGR_DEFAULTS
+    from slimcore.pruning.settings import LegrSettings
 
     r = sub.add_parser("rank", help="rank every channel of a run globally (bn, l1norm; legr searches first)",
                        description="Score every prunable channel of a trained run. `--ranking legr` runs the "
-                                   "LeGR evolutionary search (about a minute on the default run) and stores it.")
+                                   "LeGR evolutionary search (about a minute on the default run) as a job and "
+                                   "stores it with the run.")
     r.add_argument("run_id")
     r.add_argument("--search", action="store_true", help="legr: search again even if a search is stored")
-    d = LEGR_DEFAULTS
-    for flag, kind, text in (("--target-flops", float, f"FLOPs share the fitness prunes to (default {d['flops_ratio']})"),
-                             ("--population", int, f"population size (default {d['population']})"),
-                             ("--sample", int, f"candidates sampled per generation (default {d['sample']})"),
-                             ("--generations", int, f"generations (default {d['generations']})"),
-                             ("--steps", int, f"fine-tuning steps τ per candidate (default {d['steps']})"),
-                             ("--lr", float, f"fine-tuning learning rate (default {d['lr']})"),
-                             ("--sigma", float, f"mutation scale (default {d['sigma']})"),
-                             ("--seed", int, f"search seed (default {d['seed']})")):
-        r.add_argument(flag, type=kind, default=None, help=f"legr: {text}")
+    defaults = LegrSettings()
+    for flag, (name, kind, text) in LEGR_FLAGS.items():
+        r.add_argument(flag, type=kind, default=None, dest=f"legr_{name}",
+                       help=f"legr: {text} (default {getattr(defaults, name)})")
+    _detach(r, "the LeGR search")
     _common(r)
     r.set_defaults(func=cmd_rank)
 
     p = sub.add_parser("preview", help="accuracy/FLOPs trade-off curve of a run (cached in the run store)",
                        description="Without --threshold/--flops-ratio: the curve of --points thresholds plus the "
-                                   "unpruned model, computed once per (run, ranking) and then read from the store. "
-                                   "With one of them: that single point, computed exactly.")
+                                   "unpruned model, computed once per (run, ranking) as a job and then read from "
+                                   "the store. With one of them: that single point, computed exactly.")
     p.add_argument("run_id")
     p.add_argument("--points", type=int, default=50, help="points on the curve (default 50)")
     p.add_argument("--threshold", type=float, default=None, help="one point: remove channels scored below this")
     p.add_argument("--flops-ratio", type=float, default=None, help="one point: keep this share of FLOPs, in (0, 1]")
     p.add_argument("--recompute", action="store_true", help="recompute the curve even if it is cached")
+    _detach(p, "the curve's evaluation")
     _common(p)
     p.set_defaults(func=cmd_preview)
 
     q = sub.add_parser("prune", help="cut channels for real; save the pruned model, ONNX and a report",
                        description="Prune a run at a threshold or a FLOPs ratio (exactly one), optionally fine-tune, "
-                                   "and write DIR/model.pt, DIR/model.onnx and DIR/report.json. The pruned model is "
-                                   "also recorded as a new run of kind `prune`.")
+                                   "and write DIR/model.pt, DIR/model.onnx and DIR/report.json. It runs as a job: "
+                                   "a run of kind `prune` in the store.")
     q.add_argument("run_id")
     q.add_argument("--threshold", type=float, default=None, help="remove channels scored below this (0 keeps all)")
     q.add_argument("--flops-ratio", type=float, default=None, help="keep at most this share of FLOPs, in (0, 1]")
     q.add_argument("--finetune-epochs", type=int, default=0, help="fine-tuning epochs after the cut (default 0)")
     q.add_argument("--finetune-lr", type=float, default=0.01, help="fine-tuning learning rate (default 0.01)")
+    q.add_argument("--finetune-schedule", default="cosine", help="cosine, step or constant (default cosine)")
     q.add_argument("--out", default=None, help="output folder (default: the new prune run's folder)")
+    _detach(q, "the commit")
     _common(q)
     q.set_defaults(func=cmd_prune)
 
@@ -75,27 +96,62 @@ def register(sub) -> None:
     e.set_defaults(func=cmd_evaluate)
 
 
+def _started(store, run_id: str, kind: str, parent: str, as_json: bool) -> int:
+    """Launches a recorded job and says how to follow it."""
+    from slimcore import jobs
+    from slimcore.cli.main import print_json
+
+    pid = jobs.launch(store, run_id)
+    if as_json:
+        print_json({"run_id": run_id, "kind": kind, "parent": parent, "pid": pid, "status": "starting",
+                    "runs_dir": str(store.root)})
+    else:
+        print(f"started {kind} job {run_id} (pid {pid}) on run {parent}; watch it with `slimcore runs`, stop it "
+              f"with `slimcore stop {run_id}`")
+    return 0
+
+
+def _run(store, run_id: str, as_json: bool) -> tuple[str, str]:
+    from slimcore import jobs
+
+    print(f"job {run_id}", file=sys.stderr)
+    return jobs.run_here(store, run_id, echo=None if as_json else _progress)
+
+
 def cmd_rank(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from slimcore import jobs
     from slimcore.cli.main import print_json
-    from slimcore.errors import ConfigError
     from slimcore.cli.training import open_store
-    from slimcore.pruning.plan import check_min_channels
-    from slimcore.pruning.preview import describe_ranking
+    from slimcore.errors import ConfigError, StoreError
+    from slimcore.pruning.math.plan import check_min_channels
+    from slimcore.pruning.math.rankings import RANKINGS
+    from slimcore.pruning.scoring import describe_ranking
+    from slimcore.pruning.search import stored_legr
+    from slimcore.pruning.settings import LegrSettings
 
-    legr = {k: v for k, v in {"flops_ratio": args.target_flops, "population": args.population,
-                              "sample": args.sample, "generations": args.generations, "steps": args.steps,
-                              "lr": args.lr, "sigma": args.sigma, "seed": args.seed}.items() if v is not None}
-    if legr and args.ranking != "legr":
+    given = {name: getattr(args, f"legr_{name}") for name, _, _ in LEGR_FLAGS.values()
+             if getattr(args, f"legr_{name}") is not None}
+    if given and args.ranking != "legr":
         raise ConfigError("the LeGR search flags (--target-flops, --population, --sample, --generations, --steps, "
                           "--lr, --sigma, --seed) apply to --ranking legr only.")
-    if args.ranking == "legr":
-        legr["min_channels"] = args.min_channels
-    # a LeGR parameter asks for a new search; without one a stored search is reused
-    research = args.search or len(legr) > 1
     check_min_channels(args.min_channels)
-    out = describe_ranking(open_store(args), args.run_id, args.ranking, _progress, research, **legr)
+    searches = RANKINGS.get(args.ranking).needs_search
+    if args.detach and not searches:
+        raise ConfigError(f"--detach runs the LeGR search in the background; the {args.ranking} ranking is read off "
+                          "the weights at once (leave --detach out).")
+    settings = LegrSettings(**given, min_channels=args.min_channels) if searches else None
+    store = open_store(args)
+    # a LeGR flag asks for a new search; without one a stored search is reused
+    if searches and (args.detach or args.search or given or stored_legr(store, args.run_id) is None):
+        search_id = jobs.create(store, "search", settings, parent=args.run_id)
+        if args.detach:
+            return _started(store, search_id, "search", args.run_id, args.json)
+        status, message = _run(store, search_id, args.json)
+        if stored_legr(store, args.run_id) is None:
+            raise StoreError(f"the LeGR search {search_id} ended {status} with no result: {message}")
+    out = describe_ranking(store, args.run_id, args.ranking, _progress)
     if args.json:
         print_json(out)
         return 0
@@ -113,12 +169,18 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    from slimcore import jobs
     from slimcore.cli.main import print_json
     from slimcore.cli.training import open_store
-    from slimcore.pruning import get_curve, preview_at
+    from slimcore.errors import ConfigError, StoreError
+    from slimcore.pruning.curve import preview_at, stored_curve
+    from slimcore.pruning.settings import CurveSettings
 
-    store = open_store(args)
     if args.threshold is not None or args.flops_ratio is not None:
+        if args.detach:
+            raise ConfigError("--detach evaluates the whole curve in the background; a single point (--threshold, "
+                              "--flops-ratio) is computed at once (leave --detach out).")
+        store = open_store(args)
         point = preview_at(store, args.run_id, args.ranking, args.threshold, args.flops_ratio, args.min_channels)
         if args.json:
             print_json(point)
@@ -127,8 +189,20 @@ def cmd_preview(args: argparse.Namespace) -> int:
             if point["clamped"]:
                 print(clamp_note(args.min_channels))
         return 0
-    curve = get_curve(store, args.run_id, args.ranking, args.points, progress=None if args.json else _progress,
-                      recompute=args.recompute, min_channels=args.min_channels)
+    settings = CurveSettings(ranking=args.ranking, points=args.points, min_channels=args.min_channels,
+                             recompute=args.recompute)
+    store = open_store(args)
+    curve = None if args.recompute or args.detach else stored_curve(store, args.run_id, settings)
+    if curve is None:
+        curve_id = jobs.create(store, "curve", settings, parent=args.run_id)
+        if args.detach:
+            return _started(store, curve_id, "curve", args.run_id, args.json)
+        status, message = _run(store, curve_id, args.json)
+        curve = stored_curve(store, args.run_id, dataclasses.replace(settings, recompute=False))
+        if curve is None:
+            raise StoreError(f"the curve job {curve_id} ended {status} with no curve: {message}")
+        curve["cached"] = False
+    curve = {k: v for k, v in curve.items() if k != "channel_scores"}
     if args.json:
         print_json(curve)
         return 0
@@ -154,13 +228,24 @@ def _row(p: dict) -> str:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
+    from slimcore import jobs
     from slimcore.cli.main import print_json
     from slimcore.cli.training import open_store
-    from slimcore.pruning import commit
+    from slimcore.errors import StoreError
+    from slimcore.pruning.committing import prune_report
+    from slimcore.pruning.settings import FineTuneSettings, PruneSettings
 
-    report = commit(open_store(args), args.run_id, args.ranking, args.threshold, args.flops_ratio,
-                    args.finetune_epochs, args.finetune_lr, args.out, progress=_progress,
-                    min_channels=args.min_channels)
+    finetune = FineTuneSettings(epochs=args.finetune_epochs, lr=args.finetune_lr, schedule=args.finetune_schedule)
+    settings = PruneSettings(ranking=args.ranking, threshold=args.threshold, flops_ratio=args.flops_ratio,
+                             min_channels=args.min_channels, finetune=finetune, out_dir=args.out)
+    store = open_store(args)
+    prune_id = jobs.create(store, "prune", settings, parent=args.run_id)
+    if args.detach:
+        return _started(store, prune_id, "prune", args.run_id, args.json)
+    status, message = _run(store, prune_id, args.json)
+    report = prune_report(store, prune_id)
+    if report is None:
+        raise StoreError(f"the prune job {prune_id} ended {status} without exporting a model: {message}")
     if args.json:
         print_json(report)
         return 0
@@ -168,6 +253,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
     print(f"pruned run {report['run_id']}: {report['flops_ratio']:.1%} FLOPs, {report['params_ratio']:.1%} params, "
           f"test accuracy {report['accuracy']:.4f} (unpruned {report['base']['test_accuracy']:.4f}), "
           f"batch-1 speed-up {lat['batch1']['speedup']}×")
+    if status == "stopped":
+        print(f"stopped: {message}")
     if report["clamped"]:
         print(clamp_note(report["min_channels"]) + f" Threshold applied: {report['threshold']:.4g}.")
     if report["onnx"]["exporter"] != "dynamo":
@@ -178,28 +265,14 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from slimcore.cli.main import print_json
-    from slimcore.data import load_dataset
-    from slimcore.errors import ConfigError
+    from slimcore.evaluation import evaluate_pruned
     from slimcore.pruning.loader import read_pruned
-    from slimcore.training.evaluate import evaluate
 
-    loaded = read_pruned(args.path)
-    meta, arch = loaded.meta, loaded.arch
-    name = args.dataset or meta.get("dataset")
-    if not name:
-        raise ConfigError(f"{args.path} does not record its data set; give one with --dataset.")
-    root = args.data_root if args.data_root is not None else (meta.get("data_root") if name == meta.get("dataset") else None)
-    data = load_dataset(name, root=root, seed=int(meta.get("seed") or 0))
-    want = (arch["in_channels"], arch["image_size"], arch["image_size"])
-    if data.input_shape != want or data.num_classes != arch["num_classes"]:
-        raise ConfigError(f"the model takes {want[0]}×{want[1]}×{want[2]} inputs and predicts {arch['num_classes']} "
-                          f"classes; data set {name!r} has {'×'.join(map(str, data.input_shape))} inputs and "
-                          f"{data.num_classes} classes.")
-    loss, accuracy = evaluate(loaded.model, getattr(data, args.split))
-    out = {"accuracy": accuracy, "loss": loss, "dataset": name, "split": args.split,
-           "samples": len(getattr(data, args.split))}
+    out = evaluate_pruned(read_pruned(args.path), args.dataset, args.data_root, args.split)
+    out = {k: out[k] for k in ("accuracy", "loss", "dataset", "split", "samples")}
     if args.json:
         print_json(out)
     else:
-        print(f"{name} {args.split}: accuracy {accuracy:.4f}, loss {loss:.4f} ({out['samples']} samples)")
+        print(f"{out['dataset']} {args.split}: accuracy {out['accuracy']:.4f}, loss {out['loss']:.4f} "
+              f"({out['samples']} samples)")
     return 0

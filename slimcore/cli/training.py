@@ -1,17 +1,11 @@
-"""`slimcore train | runs | stop | resume`."""
+"""`slimcore train | resume` (`runs` and `stop` are in `slimcore.cli.jobs`: they serve every kind of job)."""
 from __future__ import annotations
 
 import argparse
 import sys
 import time
 
-from slimcore.config import DEFAULT_LAM, DEFAULT_PENALTY, DEFAULT_PENALTY_PARAMS, TrainConfig
-
-OTHER_PENALTY_LAM = 1e-4
-
-# CLI flag → penalty parameter name; only flags the user gives are passed to the penalty.
-PENALTY_FLAGS = {"p": "p", "a": "a", "mode": "mode", "alpha": "alpha", "gamma_lr": "gamma_lr",
-                 "ratio": "ratio", "lam_step": "lam_step", "lam_every": "lam_every", "lam_max": "lam_max"}
+from slimcore.config import DEFAULT_PENALTY, TrainConfig
 
 
 def _names(registry) -> str:
@@ -51,18 +45,9 @@ def register(sub) -> None:
     t.add_argument("--dataset", default=d["dataset"].default, help=f"one of: {_names(DATASETS)}")
     t.add_argument("--data-root", default=None, help="data folder (cifar download target, imagefolder root)")
     t.add_argument("--penalty", default=None, help=f"one of: {_names(PENALTIES)} (default {DEFAULT_PENALTY})")
-    t.add_argument("--lam", type=float, default=None,
-                   help=f"penalty weight λ ≥ 0 (default {DEFAULT_LAM:g} for the default penalty, "
-                        f"{OTHER_PENALTY_LAM:g} — network slimming's — for the others)")
-    t.add_argument("--p", type=float, default=None, help="lp: exponent, 0 < p < 1 (default 0.5)")
-    t.add_argument("--a", type=float, default=None, help="tl1: shape a > 0 (default 1)")
-    t.add_argument("--mode", default=None, help="l1/lp/tl1: subgradient or proximal")
-    t.add_argument("--alpha", type=float, default=None, help="ista: γ–W rescaling factor (1 = off)")
-    t.add_argument("--gamma-lr", type=float, default=None, help="ista: γ's own learning rate")
-    t.add_argument("--ratio", type=float, default=None, help="tpp: share of filters per layer to prune")
-    t.add_argument("--lam-step", type=float, default=None, help="tpp: λ increment")
-    t.add_argument("--lam-every", type=int, default=None, help="tpp: steps between λ increments")
-    t.add_argument("--lam-max", type=float, default=None, help="tpp: λ ceiling")
+    lams = ", ".join(f"{n} {PENALTIES.get(n).default_lam:g}" for n in PENALTIES.names())
+    t.add_argument("--lam", type=float, default=None, help=f"penalty weight λ ≥ 0 (default per penalty: {lams})")
+    penalty_flags(t)
     t.add_argument("--epochs", type=int, default=d["epochs"].default)
     t.add_argument("--lr", type=float, default=d["lr"].default)
     t.add_argument("--momentum", type=float, default=d["momentum"].default)
@@ -86,17 +71,6 @@ def register(sub) -> None:
     add_runs_dir(t)
     t.set_defaults(func=cmd_train)
 
-    r = sub.add_parser("runs", help="list runs in the store")
-    r.add_argument("--json", action="store_true")
-    add_runs_dir(r)
-    r.set_defaults(func=cmd_runs)
-
-    s = sub.add_parser("stop", help="stop a running job (it checkpoints first)")
-    s.add_argument("run_id")
-    s.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the job to stop (0: don't)")
-    add_runs_dir(s)
-    s.set_defaults(func=cmd_stop)
-
     u = sub.add_parser("resume", help="resume a stopped or interrupted run from its last checkpoint")
     u.add_argument("run_id")
     u.add_argument("--detach", action="store_true", help="resume as a background job")
@@ -105,15 +79,68 @@ def register(sub) -> None:
     u.set_defaults(func=cmd_resume)
 
 
+def declared_parameters() -> dict[str, list[tuple[str, object]]]:
+    """Parameter name → [(penalty, its Param)] over every registered penalty: one CLI flag per name."""
+    from slimcore.penalties import PENALTIES
+
+    found: dict[str, list] = {}
+    for name in PENALTIES.names():
+        for param in PENALTIES.get(name).parameters:
+            found.setdefault(param.name, []).append((name, param))
+    return dict(sorted(found.items()))
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _flag_help(declared: list) -> str:
+    """Which penalties take the flag, with each one's range and default (help text once if they share it)."""
+    helps = {p.help for _, p in declared}
+    groups: dict[tuple, list[str]] = {}
+    for penalty, p in declared:
+        groups.setdefault((p.help if len(helps) > 1 else "", p.allowed(), p.default_text()), []).append(penalty)
+    parts = [f"{', '.join(names)}: {h + '; ' if h else ''}{allowed}, default {default}"
+             for (h, allowed, default), names in groups.items()]
+    text = (f"{helps.pop()}. " if len(helps) == 1 else "") + "; ".join(parts)
+    return text.replace("%", "%%")  # argparse formats help with %
+
+
+def penalty_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per parameter name the registered penalties declare; the chosen penalty parses its value."""
+    for name, declared in declared_parameters().items():
+        parser.add_argument(_flag(name), dest=f"penalty_{name}", metavar=name.upper(), default=None,
+                            help=_flag_help(declared))
+
+
+def penalty_params_from_args(args: argparse.Namespace, penalty: str) -> dict:
+    """The penalty flags given, each parsed by the chosen penalty's own Param (a flag it lacks is an error)."""
+    from slimcore.errors import ConfigError
+    from slimcore.penalties import PENALTIES
+
+    given = {name: getattr(args, f"penalty_{name}") for name in declared_parameters()
+             if getattr(args, f"penalty_{name}", None) is not None}
+    if penalty not in PENALTIES:
+        return given  # TrainConfig names the bad penalty
+    cls = PENALTIES.get(penalty)
+    params = {}
+    for name, text in given.items():
+        param = cls.parameter(name)
+        if param is None:
+            own = ", ".join(_flag(p.name) for p in cls.parameters) or "none besides --lam"
+            raise ConfigError(f"penalty {penalty!r} has no parameter {name!r} ({_flag(name)}); its parameters: "
+                              f"{own}.")
+        params[name] = param.parse(text, penalty)
+    return params
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Validated TrainConfig from parsed flags (raises ConfigError before anything is written)."""
-    given = {name: getattr(args, flag) for flag, name in PENALTY_FLAGS.items() if getattr(args, flag) is not None}
+    """Validated TrainConfig from parsed flags (raises ConfigError before anything is written); λ and parameters
+    not given take the chosen penalty's declared defaults."""
     penalty = args.penalty if args.penalty is not None else DEFAULT_PENALTY
-    # The default penalty's demo parameters apply only to it; another penalty starts from its own defaults.
-    params = {**DEFAULT_PENALTY_PARAMS, **given} if penalty == DEFAULT_PENALTY else given
-    lam = args.lam if args.lam is not None else (DEFAULT_LAM if penalty == DEFAULT_PENALTY else OTHER_PENALTY_LAM)
+    params = penalty_params_from_args(args, penalty)
     return TrainConfig(
-        model=args.model, dataset=args.dataset, data_root=args.data_root, penalty=penalty, lam=lam,
+        model=args.model, dataset=args.dataset, data_root=args.data_root, penalty=penalty, lam=args.lam,
         penalty_params=params, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, batch_size=args.batch_size, schedule=args.schedule, seed=args.seed,
         device=args.device, amp=not args.no_amp, channels_last=not args.no_channels_last, compile=args.compile,
@@ -200,54 +227,6 @@ def _report(store, run_id: str, status: str, message: str, as_json: bool) -> int
     return 0 if status in ("finished", "stopped") else 1
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    from slimcore.cli.main import print_json
-    from slimcore.store import RunStore
-
-    store = RunStore(args.runs_dir)
-    rows = [run_row(run) for run in store.list_runs()]
-    if args.json:
-        print_json(rows)
-        return 0
-    if not rows:
-        print(f"no runs in {store.root}; start one with `slimcore train`.")
-        return 0
-    header = f"{'run':<44} {'kind':<6} {'status':<12} {'model':<14} {'penalty':<8} {'lam':>8} {'val acc':>8} {'|γ|<1e-2':>9}"
-    print(header)
-    for r in rows:
-        acc = "" if r["val_accuracy"] is None else f"{r['val_accuracy']:.4f}"
-        sp = "" if r["sparsity@0.01"] is None else f"{r['sparsity@0.01']:.1%}"
-        print(f"{r['run_id']:<44} {r['kind']:<6} {r['status']:<12} {str(r['model']):<14} {str(r['penalty']):<8} "
-              f"{r['lam'] if r['lam'] is not None else '':>8} {acc:>8} {sp:>9}")
-    return 0
-
-
-def run_row(run: dict) -> dict:
-    """One run as the flat JSON object `slimcore runs --json` prints."""
-    cfg, summary = run["config"], run["summary"]
-    return {
-        "run_id": run["id"], "kind": run["kind"], "parent": run["parent"], "status": run["status"],
-        "message": run["message"], "pid": run["pid"], "progress": run["progress"],
-        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["created"])),
-        "model": cfg.get("model"), "dataset": cfg.get("dataset"), "penalty": cfg.get("penalty"),
-        "lam": cfg.get("lam"), "penalty_params": cfg.get("penalty_params"), "epochs": cfg.get("epochs"),
-        "epoch": summary.get("epoch"), "val_accuracy": summary.get("val_accuracy"),
-        "sparsity@0.01": summary.get("sparsity@0.01"), "sparsity@0": summary.get("sparsity@0"),
-    }
-
-
-def cmd_stop(args: argparse.Namespace) -> int:
-    from slimcore import jobs
-
-    store = open_store(args)
-    jobs.stop_training(store, args.run_id)
-    deadline = time.time() + max(args.wait, 0)
-    while time.time() < deadline and store.get_run(args.run_id)["status"] in ("starting", "running"):
-        time.sleep(0.2)
-    print(f"run {args.run_id}: {store.get_run(args.run_id)['status']}")
-    return 0
-
-
 def cmd_resume(args: argparse.Namespace) -> int:
     from slimcore import distributed, jobs
     from slimcore.cli.main import print_json
@@ -264,7 +243,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if dist is None:
             jobs.check_resumable(store, args.run_id)
         if args.detach:
-            pid = jobs.resume_training(store, args.run_id)
+            pid = jobs.resume(store, args.run_id)
             if args.json:
                 print_json({"run_id": args.run_id, "pid": pid, "status": "starting"})
             else:

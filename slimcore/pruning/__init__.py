@@ -1,7 +1,11 @@
-"""Global channel ranking, instant accuracy/FLOPs preview and real pruning of trained runs.
+"""Global channel ranking, the accuracy/FLOPs preview and real pruning of trained runs (the orchestration).
 
-Public API: RANKINGS, get_curve, preview_at, commit, search_legr, load_pruned. Names resolve on first use
-(PEP 562) so that `import slimcore`, which re-exports load_pruned, does not load torch and Torch-Pruning.
+The layers: `slimcore.pruning.math` (pure: plans, MACs, rankings, absorption, the cut, LeGR's evolution),
+`slimcore.analysis` (model analysis: channel groups, constant uses, layer shapes), and the modules here, which
+load runs, write files and run as jobs (`slimcore.jobs`).
+
+Public API: RANKINGS, get_curve, preview_at, commit, search_legr, load_pruned and the settings classes. Names
+resolve on first use (PEP 562) so that `import slimcore`, which re-exports load_pruned, does not load torch.
 """
 from __future__ import annotations
 
@@ -10,17 +14,21 @@ import importlib
 from slimcore.pruning.loader import load_pruned
 
 _EXPORTS = {
-    "RANKINGS": "slimcore.pruning.rankings",
-    "get_curve": "slimcore.pruning.preview",
-    "preview_at": "slimcore.pruning.preview",
-    "commit": "slimcore.pruning.commit",
-    "search_legr": "slimcore.pruning.legr",
-    "LEGR_DEFAULTS": "slimcore.pruning.legr",
+    "RANKINGS": "slimcore.pruning.math.rankings",
+    "get_curve": "slimcore.pruning.curve",
+    "stored_curve": "slimcore.pruning.curve",
+    "preview_at": "slimcore.pruning.curve",
+    "commit": "slimcore.pruning.committing",
+    "search_legr": "slimcore.pruning.search",
     "read_pruned": "slimcore.pruning.loader",
+    "CurveSettings": "slimcore.pruning.settings",
+    "FineTuneSettings": "slimcore.pruning.settings",
+    "LegrSettings": "slimcore.pruning.settings",
+    "PruneSettings": "slimcore.pruning.settings",
 }
 
-__all__ = ["LEGR_DEFAULTS", "RANKINGS", "commit", "get_curve", "load_pruned", "preview_at", "read_pruned",
-           "search_legr"]
+__all__ = ["CurveSettings", "FineTuneSettings", "LegrSettings", "PruneSettings", "RANKINGS", "commit", "get_curve",
+           "load_pruned", "preview_at", "read_pruned", "search_legr", "stored_curve"]
 
 
 def __getattr__(name: str):

@@ -11,7 +11,7 @@ from torch import nn
 from slimcore.data import DataSplits, load_dataset
 from slimcore.errors import CheckpointError, StoreError
 from slimcore.models import create_model
-from slimcore.pruning.structure import Structure, analyse
+from slimcore.analysis.structure import Structure, analyse
 from slimcore.store.checkpoints import check_training_state, load_checkpoint
 from slimcore.store.runs import RunStore
 
@@ -51,8 +51,8 @@ def _data(config: dict) -> DataSplits:
     return _DATA[key]
 
 
-def load_trained(store: RunStore, run_id: str) -> TrainedRun:
-    """The run's latest checkpoint as a model in eval mode, with its data and structure (cached per checkpoint)."""
+def _checkpoint_of(store: RunStore, run_id: str) -> tuple[dict, dict, Path, int]:
+    """(run, checkpoint row, path, mtime) of a training run that has a readable checkpoint file."""
     run = store.get_run(run_id)
     if run["kind"] != "train":
         raise StoreError(f"run {run_id} is a {run['kind']} run; rank, preview and prune work on training runs "
@@ -66,6 +66,19 @@ def load_trained(store: RunStore, run_id: str) -> TrainedRun:
         stamp = os.stat(path).st_mtime_ns
     except OSError as e:
         raise CheckpointError(f"run {run_id}'s checkpoint {path} cannot be read: {e.strerror or e}.") from e
+    return run, ckpt, path, stamp
+
+
+def check_prunable(store: RunStore, run_id: str) -> None:
+    """Raises the error pruning run `run_id` would stop with at once (unknown run, not a training run, no
+    checkpoint, a checkpoint that is unreadable or of another run), so a job is refused before it is recorded."""
+    run, _, path, _ = _checkpoint_of(store, run_id)
+    check_training_state(load_checkpoint(path), run["config"], path)
+
+
+def load_trained(store: RunStore, run_id: str) -> TrainedRun:
+    """The run's latest checkpoint as a model in eval mode, with its data and structure (cached per checkpoint)."""
+    run, ckpt, path, stamp = _checkpoint_of(store, run_id)
     key = (str(store.root.resolve()), run_id, str(path), stamp)
     with _LOCK:
         if key in _CACHE:

@@ -1,4 +1,8 @@
-"""RunStore: runs, metrics, γ snapshots and artifacts in one SQLite file (WAL: one writer, many readers)."""
+"""RunStore: runs, metrics, γ snapshots and artifacts in one SQLite file (WAL: one writer, many readers).
+
+The store records what jobs write and returns it as written; whether a job's process still lives (a
+`running` row whose process is gone reads as `interrupted`) is the job system's to say (`slimcore.jobs`).
+"""
 from __future__ import annotations
 
 import json
@@ -14,12 +18,10 @@ from typing import Any, Iterable
 import numpy as np
 
 from slimcore.errors import StoreError
-from slimcore.store.schema import ACTIVE_STATUSES, SCHEMA
+from slimcore.store.schema import ADDED_RUN_COLUMNS, SCHEMA
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 DB_NAME = "slimcore.db"
-# A running job beats at least this often; a silent one is treated as gone.
-STALE_HEARTBEAT_S = 600.0
 
 
 def default_runs_dir() -> Path:
@@ -35,49 +37,6 @@ def validate_run_id(run_id: str) -> str:
             "(list runs with `slimcore runs`)."
         )
     return run_id
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True when a process with this pid exists and is not a zombie."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-# Slack for clock adjustments when comparing a process's start with the time its run was last written.
-_START_SLACK_S = 60.0
-
-
-def process_start_time(pid: int) -> float | None:
-    """When process `pid` started (Unix time), from Linux's /proc; None where that cannot be read."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime, in clock ticks since boot
-        with open("/proc/stat") as f:
-            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-
-
-def job_alive(run: dict) -> bool:
-    """True while the process recorded for a run is still that job: it exists, is no zombie, and started before
-    the run's row was last written (a later process is another program that was given the freed pid)."""
-    pid = run.get("pid")
-    if not pid_alive(pid):
-        return False
-    started = process_start_time(pid)
-    return started is None or started <= float(run["updated"]) + _START_SLACK_S
 
 
 class RunStore:
@@ -149,10 +108,41 @@ class RunStore:
                 (status, message, now, now, pid, run_id),
             )
 
-    def heartbeat(self, run_id: str, progress: float) -> None:
+    def set_pid(self, run_id: str, pid: int) -> None:
+        """Records the process of a job just started, unless that process has already recorded itself."""
+        validate_run_id(run_id)
+        self._write("UPDATE runs SET pid=?, updated=? WHERE id=? AND (pid IS NULL OR pid=0)",
+                    (pid, time.time(), run_id))
+
+    def heartbeat(self, run_id: str, progress: float | None = None, done: float | None = None,
+                  total: float | None = None, message: str | None = None) -> None:
+        """A job's sign of life, with its progress when given: the share done (0..1), done of total, and a line
+        saying what it is doing."""
         validate_run_id(run_id)
         now = time.time()
-        self._write("UPDATE runs SET heartbeat=?, updated=?, progress=? WHERE id=?", (now, now, progress, run_id))
+        sets, args = ["heartbeat=?", "updated=?"], [now, now]
+        for column, value in (("progress", progress), ("done", done), ("total", total),
+                              ("progress_message", message)):
+            if value is not None:
+                sets.append(f"{column}=?")
+                args.append(value)
+        self._write(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
+
+    def set_progress(self, run_id: str, done: float, total: float, message: str = "") -> None:
+        """Progress as (done, total, message); the share done follows."""
+        share = min(max(float(done) / float(total), 0.0), 1.0) if total else 0.0
+        self.heartbeat(run_id, share, float(done), float(total), message)
+
+    def set_job_flags(self, run_id: str, stop_requested: bool | None = None, listening: bool | None = None) -> None:
+        """A stop asked of the job, and whether its process now answers signals (see `slimcore.jobs.control`)."""
+        validate_run_id(run_id)
+        sets, args = [], []
+        for column, value in (("stop_requested", stop_requested), ("listening", listening)):
+            if value is not None:
+                sets.append(f"{column}=?")
+                args.append(int(value))
+        if sets:
+            self._write(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
 
     def register_writer(self, run_id: str, note: str = "") -> None:
         """Records that this process (pid, host) writes run `run_id` from now on: one row per training session."""
@@ -240,17 +230,23 @@ class RunStore:
         return self._conn.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is not None
 
     def get_run(self, run_id: str) -> dict:
-        """The run as a dict; a job whose process is gone shows as `interrupted`."""
+        """The run as a dict, as its job wrote it (`slimcore.jobs.view` adds whether the job still lives)."""
         validate_run_id(run_id)
         row = self._conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
             raise StoreError(f"no run {run_id!r} in {self.root}; list runs with `slimcore runs`.")
         return _run_dict(row)
 
-    def list_runs(self, kind: str | None = None) -> list[dict]:
-        """All runs, newest first."""
-        sql = "SELECT * FROM runs" + (" WHERE kind=?" if kind else "") + " ORDER BY created DESC, id DESC"
-        return [_run_dict(r) for r in self._conn.execute(sql, (kind,) if kind else ())]
+    def list_runs(self, kind: str | None = None, parent: str | None = None) -> list[dict]:
+        """All runs (of one kind, of one parent), newest first."""
+        where, args = [], []
+        for column, value in (("kind", kind), ("parent", parent)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        sql = ("SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY created DESC, id DESC")
+        return [_run_dict(r) for r in self._conn.execute(sql, args)]
 
     def metrics(self, run_id: str, since_step: int = -1) -> dict[str, dict[str, list[float]]]:
         """{name: {"step": [...], "epoch": [...], "value": [...]}} in step order."""
@@ -282,7 +278,8 @@ class RunStore:
     def latest_checkpoint(self, run_id: str) -> dict | None:
         validate_run_id(run_id)
         row = self._conn.execute(
-            "SELECT step, epoch, path FROM checkpoints WHERE run_id=? ORDER BY created DESC LIMIT 1", (run_id,)
+            "SELECT step, epoch, path, created FROM checkpoints WHERE run_id=? ORDER BY created DESC LIMIT 1",
+            (run_id,)
         ).fetchone()
         return dict(row) if row else None
 
@@ -313,6 +310,7 @@ def _open(path: Path, patience_s: float = 30.0) -> sqlite3.Connection:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(SCHEMA)
+            _add_missing_columns(conn)
             return conn
         except sqlite3.OperationalError as e:
             conn.close()
@@ -321,16 +319,24 @@ def _open(path: Path, patience_s: float = 30.0) -> sqlite3.Connection:
             time.sleep(0.02 + 0.05 * secrets.randbelow(4))
 
 
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Brings a store made by an earlier version up to the current `runs` table (columns only ever added)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for column, ddl in ADDED_RUN_COLUMNS.items():
+        if column not in have:
+            try:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {ddl}")
+            except sqlite3.OperationalError as e:
+                if "duplicate column" not in str(e):  # another process added it first
+                    raise
+
+
 def _run_dict(row: sqlite3.Row) -> dict:
     run = dict(row)
     run["config"] = json.loads(run["config"])
     run["summary"] = json.loads(run["summary"] or "{}")
     run["layers"] = json.loads(run["layers"]) if run["layers"] else []
     run["stored_status"] = run["status"]
-    if run["status"] in ACTIVE_STATUSES:
-        stale = run["heartbeat"] is not None and time.time() - run["heartbeat"] > STALE_HEARTBEAT_S
-        if (run["pid"] and not job_alive(run)) or stale:
-            run["status"] = "interrupted"
     return run
 
 

@@ -13,6 +13,11 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER,
     heartbeat REAL,
     progress REAL NOT NULL DEFAULT 0,
+    done REAL NOT NULL DEFAULT 0,
+    total REAL NOT NULL DEFAULT 0,
+    progress_message TEXT NOT NULL DEFAULT '',
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    listening INTEGER NOT NULL DEFAULT 0,
     layers TEXT,
     summary TEXT NOT NULL DEFAULT '{}'
 );
@@ -58,6 +63,16 @@ CREATE TABLE IF NOT EXISTS artifacts (
 );
 """
 
-# Statuses a run can be in. "interrupted" is derived by readers when a running job's process is gone.
+# Columns added to `runs` after the first release: a store made before them gains them when opened.
+ADDED_RUN_COLUMNS = {
+    "done": "REAL NOT NULL DEFAULT 0",
+    "total": "REAL NOT NULL DEFAULT 0",
+    "progress_message": "TEXT NOT NULL DEFAULT ''",
+    "stop_requested": "INTEGER NOT NULL DEFAULT 0",
+    "listening": "INTEGER NOT NULL DEFAULT 0",
+}
+
+# Statuses a run can be in. "interrupted" is derived by the job system (`slimcore.jobs.liveness`) when a
+# running job's process is gone; the store records only what jobs write.
 ACTIVE_STATUSES = ("starting", "running")
 FINAL_STATUSES = ("finished", "stopped", "failed", "diverged", "interrupted")

@@ -10,24 +10,30 @@ from slimcore.training.snapshots import sparsity_figures
 
 
 class StoreRecorder(Observer):
-    """Writes status, metrics, γ snapshots, checkpoints and the final summary of one run."""
+    """Writes status, metrics, γ snapshots, checkpoints and the final summary of one run.
 
-    def __init__(self, store: RunStore, run_id: str) -> None:
+    With `owns_status=False` (a loop inside a longer job, like a commit's fine-tuning) it records metrics and
+    snapshots only and leaves the run's status and progress to the job.
+    """
+
+    def __init__(self, store: RunStore, run_id: str, owns_status: bool = True) -> None:
         self.store = store
         self.run_id = run_id
+        self.owns_status = owns_status
 
     def on_start(self, trainer) -> None:
-        dist = getattr(trainer, "dist", None)  # fine-tuning reuses this recorder and is one process
-        world = dist.world_size if dist is not None else 1
+        world = trainer.dist.world_size if trainer.dist is not None else 1
         self.store.register_writer(self.run_id, f"rank 0 of {world}, {trainer.device}")
         self.store.set_layers(self.run_id, trainer.layers)
         self.store.truncate_after(self.run_id, trainer.step)
-        self.store.set_status(self.run_id, "running", f"training on {trainer.device}")
+        if self.owns_status:
+            self.store.set_status(self.run_id, "running", f"training on {trainer.device}")
 
     def on_step(self, trainer, info: StepInfo) -> None:
         self.store.log_metrics(self.run_id, info.step, info.epoch,
                                {"train_loss": info.loss, "train_accuracy": info.accuracy, "lr": info.lr})
-        self.store.heartbeat(self.run_id, info.progress)
+        if self.owns_status:
+            self.store.heartbeat(self.run_id, info.progress, done=info.step, total=trainer.total_steps)
 
     def on_snapshot(self, trainer, snap: Snapshot) -> None:
         self.store.add_snapshot(self.run_id, snap.step, snap.epoch, snap.at_epoch_end, snap.gamma, snap.beta)
@@ -39,9 +45,13 @@ class StoreRecorder(Observer):
                   "epoch_train_loss": info.train_loss, "epoch_train_accuracy": info.train_accuracy,
                   "epoch_seconds": info.seconds, **info.sparsity}
         self.store.log_metrics(self.run_id, info.step, float(info.epoch), values)
+        if not self.owns_status:
+            return
         self.store.update_summary(self.run_id, epoch=info.epoch, val_accuracy=info.val_accuracy,
                                   train_accuracy=info.train_accuracy, **info.sparsity)
-        self.store.heartbeat(self.run_id, info.step / trainer.total_steps)
+        self.store.heartbeat(self.run_id, info.step / trainer.total_steps, done=info.step, total=trainer.total_steps,
+                             message=f"epoch {info.epoch} of {trainer.config.epochs}: val accuracy "
+                                     f"{info.val_accuracy:.4f}")
 
     warned = False  # a warning is the run's status message until the next checkpoint is written
 
@@ -56,7 +66,8 @@ class StoreRecorder(Observer):
         self.store.set_status(self.run_id, "running", message)
 
     def on_end(self, trainer, status: str, message: str) -> None:
-        self.store.set_status(self.run_id, status, message)
+        if self.owns_status:
+            self.store.set_status(self.run_id, status, message)
 
 
 class ProgressBar(Observer):

@@ -42,7 +42,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, observers: Iterable[Observer] = (),
                  stop_requested: Callable[[], bool] | None = None, checkpoint_path: str | Path | None = None,
-                 data=None, dist: DistContext | None = None) -> None:
+                 data=None, dist: DistContext | None = None, model: torch.nn.Module | None = None) -> None:
         self.config = config
         self.dist = dist
         self.observers = list(observers)
@@ -53,7 +53,12 @@ class Trainer:
         self.device = choose_device(dist.device(config.device) if dist else config.device)
         self.data = data if data is not None else load_dataset(config.dataset, root=config.data_root, seed=config.seed)
         torch.manual_seed(config.seed)
-        self.model = create_model(config.model, self.data.num_classes, self.data.in_channels, self.data.image_size)
+        if model is None:
+            model = create_model(config.model, self.data.num_classes, self.data.in_channels, self.data.image_size)
+        else:
+            for p in model.parameters():
+                p.requires_grad_(True)
+        self.model = model
         self.model.to(self.device)
         cuda = self.device.type == "cuda"
         if cuda and config.channels_last:
@@ -178,10 +183,16 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    def fit(self) -> tuple[str, str]:
-        """Trains to the last epoch or until a stop is requested; returns (status, message)."""
+    def fit(self, max_steps: int | None = None) -> tuple[str, str]:
+        """Trains to the last epoch or until a stop is requested; returns (status, message).
+
+        With `max_steps`, exactly that many optimizer steps and nothing else: no validation, snapshots or
+        checkpoints, and no events (LeGR's τ fine-tuning steps per candidate).
+        """
         cfg = self.config
         self.model.train()
+        if max_steps is not None:
+            return self._steps(max_steps)
         self._emit("on_start")
         if self.step == 0:
             self._emit("on_snapshot", self.snapshot(at_epoch_end=False))
@@ -198,24 +209,11 @@ class Trainer:
             for (x, y), weight in zip(iterate_batches(self.train_set, batches, self.device, cfg.num_workers), weights):
                 if self.data.augment is not None:
                     x = self.data.augment(x, batch_generator(cfg.seed, self.epoch, self.batch_in_epoch, self._rank))
-                if self.device.type == "cuda" and cfg.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
                 lr = self.optimizer.param_groups[0]["lr"]
-                self.ctx.step, self.ctx.epoch, self.ctx.lr = self.step, self.epoch, lr
-                with self._autocast():
-                    logits = self.net(x)
-                    loss = F.cross_entropy(logits.float(), y)
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(loss * weight if weight != 1.0 else loss).backward()
-                self.scaler.unscale_(self.optimizer)
-                self.penalty.after_backward(self.model, self.ctx)
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-                self.penalty.after_step(self.model, self.ctx)
-                self.scheduler.step()
+                loss, logits = self._one_step(x, y, weight)
                 if weight > 0:
-                    loss_acc += loss.detach() * y.numel()
-                    correct_acc += (logits.detach().argmax(1) == y).sum()
+                    loss_acc += loss * y.numel()
+                    correct_acc += (logits.argmax(1) == y).sum()
                     seen += y.numel()
                 self.step += 1
                 self.batch_in_epoch += 1
@@ -247,6 +245,41 @@ class Trainer:
         self.penalty.teardown(self.model)
         self.save_checkpoint()
         return self._finish("finished", "")
+
+    def _steps(self, count: int) -> tuple[str, str]:
+        cfg = self.config
+        while self.step < count:
+            batches = epoch_batches(len(self.data.train), cfg.batch_size, cfg.seed, self.epoch,
+                                    self.batch_in_epoch)[: count - self.step]
+            for x, y in iterate_batches(self.train_set, batches, self.device, cfg.num_workers):
+                if self.data.augment is not None:
+                    x = self.data.augment(x, batch_generator(cfg.seed, self.epoch, self.batch_in_epoch, self._rank))
+                self._one_step(x, y, 1.0)
+                self.step += 1
+                self.batch_in_epoch += 1
+            if self.batch_in_epoch == self.steps_per_epoch:
+                self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        self.model.eval()
+        return "finished", ""
+
+    def _one_step(self, x: torch.Tensor, y: torch.Tensor, weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward, backward, the penalty's hooks and the optimizer step: (loss, logits), detached."""
+        if self.device.type == "cuda" and self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.ctx.step, self.ctx.epoch, self.ctx.lr = self.step, self.epoch, lr
+        with self._autocast():
+            logits = self.net(x)
+            loss = F.cross_entropy(logits.float(), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss * weight if weight != 1.0 else loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        self.penalty.after_backward(self.model, self.ctx)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.penalty.after_step(self.model, self.ctx)
+        self.scheduler.step()
+        return loss.detach(), logits.detach()
 
     def _stop_agreed(self) -> bool:
         """A stop asked of this process (or, under torchrun, of any rank)."""

@@ -6,6 +6,7 @@ from typing import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from slimcore.pruning.points import flops_percent
 from slimcore.viz.theme import PALETTE, THRESHOLD_COLOR, base_layout, fast_figure, hline
 
 Series = Mapping[str, Sequence[float]]  # {"step": [...], "epoch": [...], "value": [...]}
@@ -41,12 +42,6 @@ def training_curves(metrics: Mapping[str, Series], height: int = 340) -> go.Figu
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=3)
     return fig
-
-
-def flops_percent(point: Mapping, base: Mapping | None, points: Sequence[Mapping] = ()) -> float:
-    """A point's FLOPs as a % of the unpruned model's (of the largest point's when `base` is unknown)."""
-    ref = (base or {}).get("flops") or max((p.get("flops") or 0 for p in points), default=0) or 1
-    return 100.0 * float(point.get("flops") or 0) / float(ref)
 
 
 def tradeoff_curve(points: Sequence[Mapping], current: Mapping | None = None, base: Mapping | None = None,

@@ -11,7 +11,7 @@ import numpy as np
 from torch import nn
 
 from slimcore.errors import ConfigError
-from slimcore.pruning.graph import ChannelGroup
+from slimcore.pruning.math.groups import ChannelGroup
 from slimcore.registry import Registry
 
 

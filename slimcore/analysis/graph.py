@@ -1,37 +1,14 @@
-"""Channel groups: which channels of which layers must go together, found by Torch-Pruning's dependency graph."""
+"""Channel groups of a model: which channels of which layers must go together, found by Torch-Pruning's dependency graph."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from slimcore.errors import ConfigError
-
-@dataclass(frozen=True)
-class GroupItem:
-    """One module's share of a group: `idxs[i]` of `module` moves with root channel `root_idxs[i]`."""
-
-    module: str
-    kind: str  # "out" / "in" channels of a conv or linear, "bn" channels, "dw": a depthwise conv's tied in/out
-    idxs: np.ndarray
-    root_idxs: np.ndarray
-
-
-@dataclass(frozen=True)
-class ChannelGroup:
-    """Channels tied together (a residual stream, a concatenated feature, a conv-BN-conv chain), pruned as one."""
-
-    name: str  # the root module, whose output channels index the group
-    width: int
-    items: tuple[GroupItem, ...]
-
-    @property
-    def bns(self) -> list[str]:
-        """The BN layers whose channels this group holds, in item order."""
-        return list(dict.fromkeys(it.module for it in self.items if it.kind == "bn"))
+from slimcore.pruning.math.groups import ChannelGroup, GroupItem
 
 
 def is_depthwise(m: nn.Module) -> bool:
@@ -114,17 +91,3 @@ def channel_groups(model: nn.Module, example_input: torch.Tensor) -> list[Channe
         width = dg.get_pruner_of_module(root).get_out_channels(root)
         groups.append(ChannelGroup(names[root], int(width), tuple(items)))
     return sorted(groups, key=lambda g: order[g.name])
-
-
-def removed_per_module(groups: list[ChannelGroup], plan) -> dict[tuple[str, str], np.ndarray]:
-    """(module, kind) → sorted module-local indices a plan removes, in the unpruned model's coordinates."""
-    out: dict[tuple[str, str], list[np.ndarray]] = {}
-    for group, removed in zip(groups, plan):
-        if len(removed) == 0:
-            continue
-        gone = np.asarray(removed, dtype=np.int64)
-        for it in group.items:
-            hit = it.idxs[np.isin(it.root_idxs, gone)]
-            if hit.size:
-                out.setdefault((it.module, it.kind), []).append(hit)
-    return {key: np.unique(np.concatenate(parts)) for key, parts in out.items()}

@@ -1,10 +1,14 @@
-"""Pure look-ups behind the Prune page's slider: points in threshold order, nearest FLOPs target, summaries."""
+"""The points of a stored trade-off curve, as a slider walks them: in threshold order, without repeats, the one
+nearest a FLOPs target, the default one, and the figures shown beside them."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from slimcore.viz import flops_percent
+
+def flops_percent(point: Mapping, base: Mapping | None, points: Sequence[Mapping] = ()) -> float:
+    """A point's FLOPs as a % of the unpruned model's (of the largest point's when `base` is unknown)."""
+    ref = (base or {}).get("flops") or max((p.get("flops") or 0 for p in points), default=0) or 1
+    return 100.0 * float(point.get("flops") or 0) / float(ref)
 
 
 def ordered_points(curve: Mapping) -> list[dict]:
@@ -67,22 +71,3 @@ def ratio(value: Any, reference: Any) -> float | None:
     except (TypeError, ValueError):
         return None
 
-
-def file_paths(report: Any, suffixes: tuple[str, ...] = (".onnx", ".pt")) -> dict[str, Path]:
-    """{suffix: existing file} found anywhere in a commit report (values that are paths ending in a suffix)."""
-    found: dict[str, Path] = {}
-
-    def walk(value: Any) -> None:
-        if isinstance(value, Mapping):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                walk(v)
-        elif isinstance(value, (str, Path)):
-            path = Path(value)
-            if path.suffix in suffixes and path.suffix not in found and path.is_file():
-                found[path.suffix] = path
-
-    walk(report)
-    return found

@@ -1,5 +1,6 @@
 """What pruning needs to know about a network once: its channel groups, constant consumers and layer shapes;
-and the two models a plan yields from it (masked preview, physically pruned), which compute the same function."""
+and the models a plan yields from it: the physically pruned model (what the preview evaluates and commit
+exports) and the masked model (same shapes, removed weights zeroed), the test oracle the cut must equal."""
 from __future__ import annotations
 
 import copy
@@ -9,12 +10,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from slimcore.pruning.absorb import absorb
-from slimcore.pruning.constants import ConstantUse, constant_uses
-from slimcore.pruning.cut import cut, mask
-from slimcore.pruning.flops import LayerShape, layer_shapes, network_macs
-from slimcore.pruning.graph import ChannelGroup, channel_groups, removed_per_module
-from slimcore.pruning.plan import Plan
+from slimcore.analysis.constants import constant_uses
+from slimcore.analysis.graph import channel_groups
+from slimcore.analysis.shapes import layer_shapes
+from slimcore.pruning.math.absorb import ConstantUse, absorb
+from slimcore.pruning.math.cut import cut, mask
+from slimcore.pruning.math.flops import LayerShape, network_macs
+from slimcore.pruning.math.groups import ChannelGroup, removed_per_module
+from slimcore.pruning.math.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,14 @@ def absorbed_copy(model: nn.Module, structure: Structure, plan: Plan) -> tuple[n
 
 
 def masked_model(model: nn.Module, structure: Structure, plan: Plan) -> nn.Module:
-    """The preview model: absorbed, then every weight of a removed channel zeroed (same shapes as `model`)."""
+    """The oracle: absorbed, then every weight of a removed channel zeroed (same shapes as `model`)."""
     work, removed = absorbed_copy(model, structure, plan)
     mask(work, removed)
     return work
 
 
 def pruned_model(model: nn.Module, structure: Structure, plan: Plan) -> nn.Module:
-    """The committed model: absorbed, then the removed channels cut out for real."""
+    """The model of a plan: absorbed, then the removed channels cut out for real (previewed, then committed)."""
     work, removed = absorbed_copy(model, structure, plan)
     cut(work, removed)
     return work

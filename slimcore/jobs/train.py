@@ -1,27 +1,51 @@
-"""Training runs as jobs: in this process (foreground) or as their own process that outlives the app."""
+"""The `train` job: sparse training of a run, in this process or as its own, with stop and resume."""
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 from slimcore.config import TrainConfig
 from slimcore.distributed import DistContext
 from slimcore.errors import SlimcoreError, StoreError
+from slimcore.jobs.kinds import JOBS, Job, JobKind
+from slimcore.jobs.liveness import silent_but_alive
 from slimcore.store.checkpoints import check_training_state, load_checkpoint
-from slimcore.store.runs import RunStore, job_alive
+from slimcore.store.runs import RunStore
 from slimcore.store.schema import ACTIVE_STATUSES
 
 # A diverged run is not resumable: with the same settings it would diverge again (see check_resumable).
 RESUMABLE = ("stopped", "interrupted", "failed")
 
 
+@JOBS.register("train")
+class TrainJob(JobKind):
+    """Sparse training: SGD with a penalty on BN γ; checkpoints, and resumes from the last one."""
+
+    name = "train"
+    settings_type = TrainConfig
+    needs_parent = False
+    resumable = True
+    manages_status = True
+
+    def label(self, settings: TrainConfig, parent: dict | None) -> str:
+        return settings.label or f"{settings.model}-{settings.penalty}"
+
+    def check_resumable(self, store: RunStore, run_id: str) -> None:
+        check_resumable(store, run_id)
+        # read here too, so that a broken checkpoint is refused before a job starts and marks the run failed
+        path = store.latest_checkpoint(run_id)["path"]
+        check_training_state(load_checkpoint(path), store.get_run(run_id)["config"], path)
+
+    def execute(self, job: Job) -> tuple[str, str]:
+        return run_training(job.store, job.run_id, job.resume, job.stop_flag, job.extras.get("observers", ()),
+                            job.extras.get("dist"), job.extras.get("data"))
+
+
 def create_run(store: RunStore, config: TrainConfig) -> str:
     """Records a new training run (status `starting`) and returns its id."""
-    label = config.label or f"{config.model}-{config.penalty}"
-    return store.create_run(config.to_dict(), kind="train", label=label)
+    from slimcore.jobs.control import create
+
+    return create(store, "train", config)
 
 
 def run_training(store: RunStore | None, run_id: str, resume: bool = False, stop_flag: dict | None = None,
@@ -55,6 +79,7 @@ def run_training(store: RunStore | None, run_id: str, resume: bool = False, stop
 
 def _train(store: RunStore | None, run_id: str, setup: dict, flag: dict, observers, dist,
            data=None) -> tuple[str, str]:
+    from slimcore.jobs.control import listen
     from slimcore.training.observers import StoreRecorder
     from slimcore.training.trainer import Trainer
 
@@ -62,6 +87,7 @@ def _train(store: RunStore | None, run_id: str, setup: dict, flag: dict, observe
     try:
         if main:
             store.set_status(run_id, "starting", "loading data and model", pid=os.getpid())
+            listen(store, run_id, flag)
         config = TrainConfig.from_dict(setup["config"])
         trainer = Trainer(config, observers=[StoreRecorder(store, run_id), *observers] if main else [],
                           stop_requested=lambda: flag["requested"],
@@ -98,19 +124,6 @@ def _training_setup(store: RunStore, run_id: str, resume: bool, dist: DistContex
         return {"error": e}
 
 
-def launch(store: RunStore, run_id: str, resume: bool = False) -> int:
-    """Starts the run as its own process (own session: survives app reruns and restarts); returns its pid."""
-    log_path = store.run_dir(run_id) / "job.log"
-    cmd = [sys.executable, "-m", "slimcore.worker", "--runs-dir", str(store.root.resolve()), run_id]
-    if resume:
-        cmd.append("--resume")
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=str(Path.cwd()))
-    store.set_status(run_id, "starting", "job started", pid=proc.pid)
-    return proc.pid
-
-
 def check_startable(config: TrainConfig):
     """Raises the error a run of `config` would stop with at once (device absent, data missing or unreadable),
     so that bad input is refused before a run is recorded; returns the loaded data for a run in this process."""
@@ -123,6 +136,8 @@ def check_startable(config: TrainConfig):
 
 def start_training(config: TrainConfig, store: RunStore) -> str:
     """Creates a run and starts it in the background; returns the run id."""
+    from slimcore.jobs.control import launch
+
     check_startable(config)
     run_id = create_run(store, config)
     launch(store, run_id)
@@ -131,13 +146,15 @@ def start_training(config: TrainConfig, store: RunStore) -> str:
 
 def check_resumable(store: RunStore, run_id: str) -> None:
     """Raises a StoreError that says why a run cannot be resumed."""
-    run = store.get_run(run_id)
+    from slimcore.jobs.control import view
+
+    run = view(store, run_id)
     if run["status"] == "diverged":
         cfg = run["config"]
         raise StoreError(f"run {run_id} diverged (its loss became NaN/inf); resuming it with the same settings would "
                          f"diverge again. Start a new run with a lower --lr (was {cfg.get('lr')}) or --lam (was "
                          f"{cfg.get('lam')}); its last good checkpoint stays available to rank, preview and prune.")
-    if run["status"] == "interrupted" and run["stored_status"] in ACTIVE_STATUSES and job_alive(run):
+    if run["status"] == "interrupted" and silent_but_alive(run):
         # Its heartbeat went stale but its process lives: a resume would make two writers of one run.
         raise StoreError(f"run {run_id}'s job (process {run['pid']}) is still alive but has not reported for a "
                          f"while; stop it first (`slimcore stop {run_id}`), then resume.")
@@ -145,24 +162,3 @@ def check_resumable(store: RunStore, run_id: str) -> None:
         raise StoreError(f"run {run_id} is {run['status']}; only {', '.join(RESUMABLE)} runs can be resumed.")
     if store.latest_checkpoint(run_id) is None:
         raise StoreError(f"run {run_id} has no checkpoint yet (it stopped before its first one); start it anew.")
-
-
-def resume_training(store: RunStore, run_id: str) -> int:
-    """Resumes a stopped or interrupted run in the background from its last checkpoint; returns the pid."""
-    check_resumable(store, run_id)
-    # read here too, so that a broken checkpoint is refused before a job starts and marks the run failed
-    path = store.latest_checkpoint(run_id)["path"]
-    check_training_state(load_checkpoint(path), store.get_run(run_id)["config"], path)
-    return launch(store, run_id, resume=True)
-
-
-def stop_training(store: RunStore, run_id: str) -> None:
-    """Asks a running job to checkpoint and stop (SIGTERM); its status becomes `stopped`."""
-    run = store.get_run(run_id)
-    silent = run["stored_status"] in ACTIVE_STATUSES and run["pid"] and job_alive(run)  # stale heartbeat
-    if (run["status"] not in ACTIVE_STATUSES and not silent) or not run["pid"]:
-        raise StoreError(f"run {run_id} is not running (status: {run['status']}).")
-    try:
-        os.kill(run["pid"], signal.SIGTERM)
-    except ProcessLookupError as e:
-        raise StoreError(f"run {run_id}'s process {run['pid']} is gone; it shows as interrupted.") from e

@@ -8,13 +8,33 @@ where the real network saw zeros, not c, for the padded taps).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Callable, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
-from slimcore.pruning.constants import ConstantUse
+
+@dataclass(frozen=True)
+class ConstantUse:
+    """BN `bn`'s channels reach `consumer` through `chain`; after a flatten each channel spans `spread` inputs.
+
+    Found by `slimcore.analysis.constants`; `absorb` folds the constants along it.
+    """
+
+    bn: str
+    consumer: str
+    chain: tuple[Callable[[torch.Tensor], torch.Tensor], ...]
+    spread: int  # 0: a conv input channel per BN channel; k ≥ 1: k consecutive linear inputs per channel
+    fold_into: str | None  # a BN right after the consumer conv: the constant folds into its running mean
+
+    def constant(self, beta: torch.Tensor) -> torch.Tensor:
+        """What the consumer sees for channels whose γ is 0: the activations applied to β."""
+        value = beta.detach().clone()
+        for fn in self.chain:
+            value = fn(value)
+        return value
 
 
 def _conv_shift(conv: nn.Conv2d, channels: torch.Tensor, values: torch.Tensor) -> torch.Tensor:

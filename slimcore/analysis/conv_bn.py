@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from slimcore.penalties.base import bn_layers
+from slimcore.analysis.shapes import shape_of
+from slimcore.pruning.math.flops import layer_macs
 
 
 @dataclass(frozen=True)
@@ -18,19 +19,13 @@ class ConvBN:
     macs: int  # per sample: the producing conv's MACs, else those of the conv run last before this BN, else 0
 
 
-def conv_macs(conv: nn.Conv2d, out: Tensor) -> int:
-    """k_h·k_w·(C_in/groups)·C_out·H_out·W_out for one sample (algorithms.md, FLOPs section)."""
-    kh, kw = conv.kernel_size
-    return kh * kw * (conv.in_channels // conv.groups) * conv.out_channels * out.shape[-2] * out.shape[-1]
-
-
 def conv_bn_pairs(model: nn.Module, sample_input: Tensor) -> list[ConvBN]:
     """One entry per BatchNorm2d in module order; runs sample_input[:1] in eval mode without touching BN stats."""
     names = {m: n for n, m in model.named_modules()}
     events: list[tuple[str, str, Tensor, int]] = []  # (kind, module name, tensor, macs) in execution order
 
     def on_conv(m: nn.Module, _inp: tuple, out: Tensor) -> None:
-        events.append(("conv", names[m], out, conv_macs(m, out)))
+        events.append(("conv", names[m], out, layer_macs(shape_of(names[m], m, out))))
 
     def on_bn(m: nn.Module, inp: tuple) -> None:
         events.append(("bn", names[m], inp[0], 0))
@@ -65,4 +60,4 @@ def conv_bn_pairs(model: nn.Module, sample_input: Tensor) -> list[ConvBN]:
                 found[name] = ConvBN(name, producer[0], producer[2])
             else:
                 found[name] = ConvBN(name, None, last_conv[2] if last_conv else 0)
-    return [found.get(name, ConvBN(name, None, 0)) for name, _ in bn_layers(model)]
+    return [found.get(name, ConvBN(name, None, 0)) for name, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
