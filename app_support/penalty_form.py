@@ -1,73 +1,79 @@
-"""Inputs for a penalty's own parameters, read from its constructor, so a new penalty needs no app change."""
+"""Inputs for a penalty's λ and parameters, generated from what its class declares, so a new penalty needs no app
+change."""
 from __future__ import annotations
 
-import inspect
+import math
 from typing import Any
 
 import streamlit as st
 
 from app_support.state import keep, seed
 from slimcore.penalties import PENALTIES
-
-PARAM_HELP = {
-    "p": "exponent of |γ|^p, 0 < p < 1: smaller p is closer to ℓ0 (the paper uses 1/2 and 3/4)",
-    "a": "Tℓ1 shape a > 0: small a behaves like ℓ0, large a like ℓ1",
-    "mode": "subgradient adds λ·∂R to γ's gradient (γ gets small, never 0); proximal applies prox after each step "
-            "(exact zeros)",
-    "alpha": "γ–W rescaling factor α ≤ 1 (Ye et al. 2018): γ·α and consumer weights ÷α; smaller α sparsifies faster",
-    "gamma_lr": "ISTA's own learning rate μ for γ",
-    "rho": "ISTA's ρ (soft threshold μ·ρ_l, weighted per layer by its MACs); empty = use λ",
-    "ratio": "share of filters per conv chosen for removal (smallest ℓ1 norm)",
-    "lam_step": "λ increment every lam_every steps",
-    "lam_every": "steps between λ increments",
-    "lam_max": "ceiling of the growing λ",
-}
-
-
-def penalty_parameters(name: str) -> dict[str, Any]:
-    """{parameter: default} of penalty `name`, λ excluded (`mode` defaults to the class's first mode)."""
-    cls = PENALTIES.get(name)
-    out: dict[str, Any] = {}
-    for pname, param in inspect.signature(cls.__init__).parameters.items():
-        if pname in ("self", "lam") or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
-            continue
-        default = param.default if param.default is not inspect.Parameter.empty else None
-        out[pname] = cls.modes[0] if pname == "mode" and default is None else default
-    return out
+from slimcore.penalties.elementwise import GammaPenalty
+from slimcore.penalties.params import Param
 
 
 def penalty_inputs(name: str, initial: dict[str, Any] | None = None, key: str = "pen") -> dict[str, Any]:
-    """One input per parameter of penalty `name`; returns the chosen {parameter: value}."""
-    cls = PENALTIES.get(name)
+    """One input per declared parameter of penalty `name`; returns the chosen {parameter: value} (None left out)."""
     values: dict[str, Any] = {}
-    for pname, default in penalty_parameters(name).items():
-        start = (initial or {}).get(pname, default)
-        k = f"{key}:{name}:{pname}"
-        helptext = PARAM_HELP.get(pname)
-        if pname == "mode":
-            seed(k, start, list(cls.modes))
-            values[pname] = st.selectbox("mode", list(cls.modes), key=k, help=helptext,
-                                         disabled=len(cls.modes) == 1)
-        elif isinstance(default, bool):
-            seed(k, bool(start))
-            values[pname] = st.checkbox(pname, key=k, help=helptext)
-        elif isinstance(default, int):
-            seed(k, int(start))
-            values[pname] = int(st.number_input(pname, step=1, key=k, help=helptext))
-        elif isinstance(default, float) or default is None:
-            seed(k, None if start is None else float(start))
-            values[pname] = st.number_input(pname, key=k,
-                                            format="%g", step=keyboard_step(start), help=helptext, placeholder="auto")
-        else:
-            seed(k, str(start))
-            values[pname] = st.text_input(pname, key=k, help=helptext)
+    for param in PENALTIES.get(name).parameters:
+        k = f"{key}:{name}:{param.name}"
+        values[param.name] = param_input(param, k, (initial or {}).get(param.name, param.default))
         keep(k)
     return {k: v for k, v in values.items() if v is not None}
 
 
+def param_input(param: Param, key: str, start: Any) -> Any:
+    """The widget for one parameter: a select box for choices, else a number or text input bounded by its range."""
+    helptext = f"{param.help} ({param.allowed()}; default {param.default_text()})"
+    if param.choices:
+        options = list(param.choices)
+        seed(key, start, options)
+        return st.selectbox(param.name, options, key=key, help=helptext, disabled=len(options) == 1)
+    if param.kind is str:
+        seed(key, "" if start is None else str(start))
+        return st.text_input(param.name, key=key, help=helptext) or (None if param.optional else "")
+    # Streamlit can only enforce closed bounds; an open end (p < 1) is checked when the run is started.
+    bounds = {}
+    if param.low is not None and not param.low_open:
+        bounds["min_value"] = param.kind(param.low)
+    if param.high is not None and not param.high_open:
+        bounds["max_value"] = param.kind(param.high)
+    placeholder = "none" if param.optional else None
+    if param.kind is int:
+        seed(key, None if start is None else int(start))
+        value = st.number_input(param.name, step=1, key=key, help=helptext, placeholder=placeholder, **bounds)
+        return None if value is None else int(value)
+    seed(key, None if start is None else float(start))
+    return st.number_input(param.name, key=key, format="%g", step=keyboard_step(start), help=helptext,
+                           placeholder=placeholder, **bounds)
+
+
+def lam_input(penalty: str, key: str = "t:lam") -> float:
+    """λ, starting at the penalty's default_lam. λ is not comparable across penalties, so switching the penalty
+    moves a λ the user left alone to the new penalty's default; one the user typed stays."""
+    default = PENALTIES.get(penalty).default_lam
+    placed = f"{key}:placed"  # the default this form last put in the box
+    seed(key, default)
+    if st.session_state[key] == st.session_state.get(placed):
+        st.session_state[key] = default
+    if st.session_state[key] == default:
+        st.session_state[placed] = default
+    value = st.number_input("λ (penalty weight)", key=key, format="%g", step=keyboard_step(default),
+                            min_value=0.0, help=f"default for {penalty}: {default:g}")
+    keep(key)
+    return float(value)
+
+
+def step_caption(penalty: str, params: dict[str, Any], lam: float, lr: float) -> str | None:
+    """'proximal step t = λ·lr = …' for an elementwise penalty in proximal mode, else None."""
+    if not issubclass(PENALTIES.get(penalty), GammaPenalty) or params.get("mode") != "proximal":
+        return None
+    return (f"proximal step t = λ·lr = {lam * lr:g} at the start (the schedule lowers lr); the Learn page "
+            f"shows what a step of this size does to γ")
+
+
 def keyboard_step(value: Any) -> float:
     """A keyboard step about a tenth of the value's order of magnitude."""
-    import math
-
     v = abs(float(value)) if value not in (None, 0) else 1.0
     return 10.0 ** (math.floor(math.log10(v)) - 1)

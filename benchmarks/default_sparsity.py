@@ -13,12 +13,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from benchmarks.machine import describe_machine, save_result  # noqa: E402
-from slimcore.config import DEFAULT_LAM, DEFAULT_PENALTY, DEFAULT_PENALTY_PARAMS, TrainConfig  # noqa: E402
+from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.data import load_dataset  # noqa: E402
 from slimcore.training import Trainer, evaluate  # noqa: E402
 from slimcore.training.snapshots import sparsity_figures  # noqa: E402
 
-SETTINGS = [("none", 0.0, {}), *[(DEFAULT_PENALTY, lam, DEFAULT_PENALTY_PARAMS) for lam in (1e-2, 3e-2, DEFAULT_LAM)]]
+DEFAULT = TrainConfig()
+SETTINGS = [("none", 0.0, {}), *[(DEFAULT.penalty, lam, DEFAULT.penalty_params) for lam in (1e-2, 3e-2, DEFAULT.lam)]]
 
 
 def main() -> None:

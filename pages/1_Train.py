@@ -7,7 +7,7 @@ from app_support.errors import show_error, user_errors
 from app_support.layout import page_setup
 from app_support.live import run_feed
 from slimcore.jobs.follow import format_seconds
-from app_support.penalty_form import keyboard_step, penalty_inputs
+from app_support.penalty_form import lam_input, penalty_inputs, step_caption
 from app_support.runs import age, pick_run, set_url_run, url_run
 from app_support.state import keep, seed
 from app_support.store import devices, get_store
@@ -67,18 +67,17 @@ with st.expander("Settings of a new run", expanded=not active):
         penalty = st.selectbox("penalty on γ", names, key="t:penalty")
         keep("t:penalty")
         st.caption(PENALTIES.describe(penalty))
-        initial = DEFAULTS.penalty_params if penalty == DEFAULTS.penalty else None
-        penalty_params = penalty_inputs(penalty, initial, key="t:pp")
+        penalty_params = penalty_inputs(penalty, key="t:pp")
     with c3:
-        seed("t:lam", DEFAULTS.lam)
-        lam = st.number_input("λ (penalty weight)", key="t:lam", format="%g", step=keyboard_step(DEFAULTS.lam))
-        keep("t:lam")
+        lam = lam_input(penalty, key="t:lam")
         seed("t:epochs", DEFAULTS.epochs)
         epochs = st.number_input("epochs", key="t:epochs", step=1)
         keep("t:epochs")
         seed("t:lr", DEFAULTS.lr)
         lr = st.number_input("learning rate", key="t:lr", format="%g", step=0.01)
         keep("t:lr")
+        if (caption := step_caption(penalty, penalty_params, lam, lr)) is not None:
+            st.caption(caption)
         seed("t:batch", DEFAULTS.batch_size)
         batch_size = st.number_input("batch size", key="t:batch", step=16)
         keep("t:batch")

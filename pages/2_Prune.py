@@ -12,6 +12,7 @@ from app_support.errors import show_error
 from app_support.jobs import follow_job
 from app_support.layout import page_setup
 from app_support.runs import pick_run, url_run
+from app_support.state import keep, seed
 from app_support.store import get_store
 from app_support.upload import upload_evaluator
 from slimcore import jobs
@@ -42,8 +43,10 @@ with c1:
     run_id = pick_run(finished, key="p:run", default=url_run(store), label="Trained run", in_url=True)
 with c2:
     rankings = RANKINGS.names()
-    ranking = st.selectbox("Ranking", rankings, index=rankings.index("bn") if "bn" in rankings else 0,
-                           key="p:ranking", help="how channels are ordered before one global threshold cuts them")
+    seed("p:ranking", "bn", rankings)
+    ranking = st.selectbox("Ranking", rankings, key="p:ranking",
+                           help="how channels are ordered before one global threshold cuts them")
+    keep("p:ranking")
     st.caption(RANKINGS.describe(ranking))
 run = store.get_run(run_id)
 checkpoint = store.latest_checkpoint(run_id) or {}
@@ -61,16 +64,27 @@ if RANKINGS.get(ranking).needs_search and not has_legr(store, run_id):
         (st.warning if search["status"] == "stopped" else st.error)(
             f"The last LeGR search {search['status']}: {search['message']}")
     defaults = LegrSettings()
-    st.caption(f"Search: {defaults.candidates} candidates (population {defaults.population}, "
-               f"{defaults.generations} generations), each fine-tuned {defaults.steps} steps and pruned to "
-               f"{defaults.flops_ratio:.0%} of the FLOPs. `slimcore rank RUN --ranking legr --help` changes these.")
+    with st.expander("Search settings"):
+        l1, l2, l3, l4 = st.columns(4)
+        target = l1.number_input("target FLOPs share", 0.05, 1.0, defaults.flops_ratio, 0.05, key="p:legr:flops",
+                                 help="each candidate is pruned to this share of the FLOPs, then fine-tuned and scored")
+        population = l2.number_input("population", 1, 1000, defaults.population, key="p:legr:population")
+        generations = l3.number_input("generations", 0, 10_000, defaults.generations, key="p:legr:generations",
+                                      help="one candidate each, after the first population")
+        steps = l4.number_input("fine-tune steps τ", 0, 100_000, defaults.steps, key="p:legr:steps",
+                                help="SGD steps each candidate gets before it is scored on val")
     if st.button("Start LeGR search", type="primary", key="p:legr"):
         try:
-            jobs.start(store, "search", defaults, parent=run_id)
+            search_settings = defaults.replace(flops_ratio=float(target), population=int(population),
+                                               sample=min(defaults.sample, int(population)),
+                                               generations=int(generations), steps=int(steps))
+            jobs.start(store, "search", search_settings, parent=run_id)
         except SlimcoreError as e:
             show_error(e, "start the search")
         else:
             st.rerun()
+    st.caption(f"{int(population) + int(generations)} candidates, each pruned to {float(target):.0%} of the FLOPs "
+               f"and fine-tuned {int(steps)} steps (the paper's code: population 64, ~400 generations, τ = 200).")
     st.stop()
 
 # -- the trade-off curve: evaluated once per run and ranking by a job, then read from the store --------------
@@ -182,8 +196,12 @@ st.caption("Cuts the channels for real, optionally fine-tunes, measures test acc
 prune_job = jobs.latest(store, "prune", run_id)
 busy = bool(prune_job and jobs.is_active(prune_job))
 f1, f2, f3 = st.columns([1, 1, 2], vertical_alignment="bottom")
-ft_epochs = f1.number_input("fine-tune epochs", min_value=0, max_value=1000, value=0, step=1, key="p:ft_epochs")
-ft_lr = f2.number_input("fine-tune lr", min_value=0.0, value=0.01, format="%g", step=0.005, key="p:ft_lr")
+seed("p:ft_epochs", 0)
+ft_epochs = f1.number_input("fine-tune epochs", min_value=0, max_value=1000, step=1, key="p:ft_epochs")
+keep("p:ft_epochs")
+seed("p:ft_lr", FineTuneSettings().lr)
+ft_lr = f2.number_input("fine-tune lr", min_value=0.0, format="%g", step=0.005, key="p:ft_lr")
+keep("p:ft_lr")
 if f3.button("Commit: build the pruned model", type="primary", key="p:commit", disabled=busy,
              help="a commit is running: stop it first, or wait" if busy else None):
     try:

@@ -1,11 +1,14 @@
 """Learn: each penalty R(x), its proximal map, and what repeated steps do to a set of γ."""
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from app_support.layout import page_setup
 from app_support.state import keep, seed
 from slimcore.errors import ConfigError
 from slimcore.penalties import PENALTIES, get
+from slimcore.penalties.base import parameter_rows
+from slimcore.penalties.params import Param
 from slimcore.viz import gamma_overlay, penalty_curves, penalty_plot
 
 page_setup("Learn")
@@ -18,34 +21,55 @@ st.markdown(
 )
 
 STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
-A_VALUES = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0]
+TITLES = {"l1": "ℓ1", "lp": "ℓp", "tl1": "Tℓ1"}
 names = PENALTIES.names()
 default_shown = [n for n in ("l1", "lp", "tl1") if n in names]
 
-c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+
+def formula_input(penalty: str, param: Param):
+    """A slider for a parameter of R(x): its suggested values, else its bounded range in 20 steps."""
+    key = f"l:{penalty}:{param.name}"
+    label = f"{param.name} ({TITLES.get(penalty, penalty)})"
+    if param.suggestions:
+        options = list(param.suggestions)
+        seed(key, param.default, options)
+        value = st.select_slider(label, options, key=key, help=param.help)
+    elif param.low is not None and param.high is not None:
+        step = (param.high - param.low) / 20
+        low = param.low + step if param.low_open else param.low
+        high = param.high - step if param.high_open else param.high
+        seed(key, param.default)
+        value = st.slider(label, low, high, step=step, key=key, help=param.help)
+    else:
+        seed(key, param.default)
+        value = st.number_input(label, key=key, format="%g", help=f"{param.help} ({param.allowed()})")
+    keep(key)
+    return value
+
+
+c1, c2 = st.columns([3, 2])
 seed("l:shown", default_shown)
 shown = c1.multiselect("penalties", names, key="l:shown")
 keep("l:shown")
 seed("l:t", 0.3, STEPS)
 t = c2.select_slider("t = λ·lr", STEPS, key="l:t", help="the prox step: penalty weight times learning rate")
 keep("l:t")
-seed("l:p", 0.5)
-p = c3.slider("p (ℓp)", 0.1, 0.9, step=0.05, key="l:p")
-keep("l:p")
-seed("l:a", 1.0, A_VALUES)
-a = c4.select_slider("a (Tℓ1)", A_VALUES, key="l:a", help="small a: close to ℓ0; large a: close to ℓ1")
-keep("l:a")
 
-PARAMS = {"lp": {"p": p}, "tl1": {"a": a}}
+formula = [(name, p) for name in shown for p in PENALTIES.get(name).parameters if p.in_formula]
+values: dict[str, dict] = {name: {} for name in shown}
+for col, (name, param) in zip(st.columns(len(formula)) if formula else [], formula):
+    with col:
+        values[name][param.name] = formula_input(name, param)
+
 penalties, skipped = {}, []
 for name in shown:
     try:
         # λ = 1 so value() is R itself and prox(x, t) is the prox of t·R.
-        penalties[name] = get(name, lam=1.0, **PARAMS.get(name, {}))
-    except (ConfigError, TypeError) as e:
+        penalties[name] = get(name, lam=1.0, **values[name])
+    except ConfigError as e:
         skipped.append(f"{name}: {e}")
-label = {"lp": f"ℓp, p={p:g}", "tl1": f"Tℓ1, a={a:g}", "l1": "ℓ1"}
-labelled = {label.get(n, n): pen for n, pen in penalties.items()}
+labelled = {", ".join([TITLES.get(n, n), *(f"{k}={format(v, 'g')}" for k, v in values[n].items())]): pen
+            for n, pen in penalties.items()}
 for message in skipped:
     st.warning(message)
 
@@ -100,3 +124,8 @@ st.markdown(
   remove first and pushes only their γ and β (squared) and their filters' correlations to 0.
 """
 )
+
+st.subheader("Every penalty's parameters")
+st.caption("What each registered penalty takes (λ's default is the one the Train page and `slimcore train` start "
+           "from), read from the penalty classes themselves.")
+st.dataframe(pd.DataFrame(parameter_rows()), hide_index=True)

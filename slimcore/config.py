@@ -10,23 +10,25 @@ from slimcore.errors import ConfigError
 
 SCHEDULES = ("cosine", "step", "constant")
 
-# The demo default: Tℓ1 with proximal steps gives exact zeros a user can watch appear
-# (see README "Defaults" for the measured figures behind these values).
+# The demo default: Tℓ1 with proximal steps (its class defaults: a = 1, λ = 0.1) gives exact zeros a user can
+# watch appear (see README "Defaults" for the measured figures behind these values).
 DEFAULT_PENALTY = "tl1"
-DEFAULT_LAM = 0.1
-DEFAULT_PENALTY_PARAMS: dict[str, Any] = {"a": 1.0, "mode": "proximal"}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run; invalid values raise ConfigError naming the field and what is allowed."""
+    """One training run; invalid values raise ConfigError naming the field and what is allowed.
+
+    `lam` None and parameters left out of `penalty_params` take the penalty's declared defaults; once built,
+    `lam` and `penalty_params` hold the values the penalty uses (every parameter), so a stored run records them.
+    """
 
     model: str = "slimnet"
     dataset: str = "mnist5k"
     data_root: str | None = None
     penalty: str = DEFAULT_PENALTY
-    lam: float = DEFAULT_LAM
-    penalty_params: dict = field(default_factory=lambda: dict(DEFAULT_PENALTY_PARAMS))
+    lam: float | None = None
+    penalty_params: dict = field(default_factory=dict)
     epochs: int = 4
     lr: float = 0.05
     momentum: float = 0.9
@@ -45,20 +47,25 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _validate(self)
+        penalty = self.build_penalty()  # validates the penalty's parameters, fills in its defaults
+        resolved = {k: v for k, v in penalty.params().items() if k != "lam" and v is not None}
+        object.__setattr__(self, "lam", penalty.lam)
+        object.__setattr__(self, "penalty_params", resolved)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
-        """Builds a config from JSON-like values; unknown keys are an error, not silently dropped."""
+        """Builds a config from JSON-like values (a stored run's config); unknown keys are an error, not silently
+        dropped."""
         if not isinstance(values, dict):
             raise ConfigError("a run config must be a JSON object of settings.")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}.")
-        return cls(**values)
+        return cls(**_stored_before_declared_parameters(values))
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -100,7 +107,8 @@ def _validate(cfg: TrainConfig) -> None:
     check_device_spec(cfg.device)
     if cfg.data_root is not None and (not isinstance(cfg.data_root, str) or not cfg.data_root.strip()):
         raise ConfigError("data_root must be a folder path or left unset.")
-    _number("lam", cfg.lam, low=0)
+    if cfg.lam is not None:
+        _number("lam", cfg.lam, low=0)
     _number("epochs", cfg.epochs, low=1, high=100_000, integer=True)
     _number("lr", cfg.lr, low=0, low_open=True, high=10)
     _number("momentum", cfg.momentum, low=0, high=0.999)
@@ -119,4 +127,19 @@ def _validate(cfg: TrainConfig) -> None:
         raise ConfigError("give λ as the `lam` setting (--lam), not inside penalty_params.")
     if not isinstance(cfg.label, str) or len(cfg.label) > 80:
         raise ConfigError("label must be text of at most 80 characters.")
-    cfg.build_penalty()  # the penalty validates its own parameters
+
+
+def _stored_before_declared_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """A run config stored before penalties declared their parameters, as it trained then. Such a config holds
+    only the parameters that were given: a missing `mode` meant each penalty's first mode (subgradient; l1, lp and
+    tl1 default to proximal now), and `none` carried a `mode` it ignored. Configs built since hold every parameter,
+    so this changes none of them."""
+    params = values.get("penalty_params")
+    penalty = values.get("penalty")
+    if not isinstance(params, dict):
+        return values
+    if penalty == "none" and "mode" in params:
+        params = {k: v for k, v in params.items() if k != "mode"}
+    elif penalty in ("l1", "lp", "tl1") and "mode" not in params:
+        params = {**params, "mode": "subgradient"}
+    return {**values, "penalty_params": params}

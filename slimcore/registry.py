@@ -12,8 +12,9 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Holds named entries; unknown names fail with the list of valid ones."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, plural: str | None = None) -> None:
         self.kind = kind
+        self.plural = plural or kind + "s"
         self._entries: dict[str, T] = {}
         self._help: dict[str, str] = {}
 
@@ -32,7 +33,7 @@ class Registry(Generic[T]):
             valid = ", ".join(self.names())
             close = difflib.get_close_matches(str(name), self.names(), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown {self.kind} {name!r}.{hint} Valid {self.kind}s: {valid}.")
+            raise ConfigError(f"unknown {self.kind} {name!r}.{hint} Valid {self.plural}: {valid}.")
         return self._entries[name]
 
     def names(self) -> list[str]:

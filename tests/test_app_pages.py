@@ -114,7 +114,21 @@ def test_train_page_bad_penalty_parameter_is_reported(runs_dir):
     at.selectbox(key="t:penalty").set_value("lp").run()
     at.number_input(key="t:pp:lp:p").set_value(1.5).run()
     at.button(key="t:start").click().run()
-    assert any("p" in e.value and "Not started" in e.value for e in at.error), [e.value for e in at.error]
+    errors = [e.value for e in at.error]
+    assert errors == ["Not started: penalty 'lp': p must be a number in (0, 1), got 1.5."], errors
+
+
+def test_train_page_lam_follows_the_penalty_until_the_user_types_one(runs_dir):
+    from slimcore.penalties import PENALTIES
+
+    at = page("pages/1_Train.py").run()
+    for name in ("ista", "tpp", "none", "l1"):
+        at.selectbox(key="t:penalty").set_value(name).run()
+        assert at.number_input(key="t:lam").value == PENALTIES.get(name).default_lam, name
+    at.number_input(key="t:lam").set_value(0.03).run()
+    at.selectbox(key="t:penalty").set_value("ista").run()
+    assert not at.exception
+    assert at.number_input(key="t:lam").value == 0.03
 
 
 def test_train_page_shows_a_finished_run_with_histograms_and_curves(trained):
@@ -246,10 +260,14 @@ def test_learn_page_plots_penalties_and_reacts_to_parameters(runs_dir):
     assert set(at.multiselect(key="l:shown").value) == {"l1", "lp", "tl1"}
     before = [m.value for m in at.metric]
     at.select_slider(key="l:t").set_value(0.05).run()
-    at.slider(key="l:p").set_value(0.75).run()
-    at.select_slider(key="l:a").set_value(5.0).run()
+    at.slider(key="l:lp:p").set_value(0.75).run()
+    at.select_slider(key="l:tl1:a").set_value(5.0).run()
     assert not at.exception
     assert [m.value for m in at.metric] != before
+    assert {"ℓp, p=0.75", "Tℓ1, a=5"} <= {m.label for m in at.metric}
+    table = at.dataframe[0].value
+    assert set(table["penalty"]) == {"none", "l1", "lp", "tl1", "ista", "tpp"}
+    assert table[(table.penalty == "ista") & (table.parameter == "lam")]["default"].tolist() == ["0.05"]
     at.multiselect(key="l:shown").set_value([]).run()
     assert any("at least one" in i.value for i in at.info)
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from slimcore.errors import ConfigError
 from slimcore.penalties import PENALTIES, Penalty, PenaltyContext, bn_consumers, bn_layers, get
-from slimcore.penalties.layer_costs import conv_bn_pairs
+from slimcore.analysis.conv_bn import conv_bn_pairs
 from slimcore.penalties.thresholding import soft_threshold
 
 
@@ -146,10 +146,12 @@ def test_registry_lists_all_six_with_descriptions():
 
 
 def test_unknown_name_and_parameter_are_config_errors():
-    with pytest.raises(ConfigError, match="Valid penaltys|l1"):
+    with pytest.raises(ConfigError, match=r"^unknown penalty 'l2'\. Valid penalties: ista, l1, lp, none, tl1, tpp\.$"):
         get("l2")
-    with pytest.raises(ConfigError, match="allowed: lam, p, mode"):
+    with pytest.raises(ConfigError, match="penalty 'lp' has no parameter 'q'; allowed: lam, p, mode"):
         get("lp", q=0.5)
+    with pytest.raises(ConfigError, match="penalty 'none' has no parameter 'mode'; allowed: lam"):
+        get("none", mode="proximal")
 
 
 @pytest.mark.parametrize("name,params", [
@@ -161,7 +163,7 @@ def test_unknown_name_and_parameter_are_config_errors():
     ("ista", {"alpha": 0.0}), ("ista", {"alpha": -0.5}),
     ("tpp", {"ratio": 0.0}), ("tpp", {"ratio": 1.0}), ("tpp", {"ratio": 1.2}), ("tpp", {"mode": "proximal"}),
     ("tpp", {"lam_every": 0}), ("tpp", {"lam_every": 2.5}), ("tpp", {"lam_every": float("inf")}), ("tpp", {"lam_step": -1.0}),
-    ("tpp", {"lam": 0.5, "lam_max": 0.1}),
+    ("tpp", {"lam": 0.5, "lam_max": 0.1}), ("tpp", {"lam": 2.0}), ("none", {"mode": "proximal"}),
 ])
 def test_bad_parameters_are_config_errors(name, params):
     with pytest.raises(ConfigError):
@@ -171,15 +173,28 @@ def test_bad_parameters_are_config_errors(name, params):
 @pytest.mark.parametrize("name", sorted(ALL_NAMES))
 def test_params_are_json_and_rebuild_the_same_penalty(name):
     params = get(name, lam=3e-4).params()
-    assert params["lam"] == 3e-4 and "mode" in params
+    assert params == {"lam": 3e-4, **{p.name: p.default for p in PENALTIES.get(name).parameters}}
     assert get(name, **json.loads(json.dumps(params))).params() == params
 
 
+DEFAULTS = {"none": (0.0, None), "l1": (0.1, "proximal"), "lp": (0.1, "proximal"), "tl1": (0.1, "proximal"),
+            "ista": (0.05, "proximal"), "tpp": (0.1, "subgradient")}
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_default_lam_and_mode(name):
+    lam, mode = DEFAULTS[name]
+    pen = get(name)
+    assert pen.lam == PENALTIES.get(name).default_lam == lam
+    assert getattr(pen, "mode", None) == mode
+
+
 def test_defaults_and_aliases():
-    assert get("l1").mode == "subgradient" and get("lp").p == 0.5 and get("tl1").a == 1.0
-    assert get("ista").mode == "proximal" and get("tpp").mode == "subgradient"
+    assert get("lp").p == 0.5 and get("tl1").a == 1.0 and get("tpp").lam_max == 1.0
     ista = get("ista", rho=0.02)
     assert ista.lam == ista.rho == 0.02
+    assert get("ista", lam=0.5, rho=0.02).lam == 0.02  # the paper's name wins, as it did before it was declared
+    assert get("ista", lam=0.03).rho is None
 
 
 def test_bn_layers_in_module_order():
@@ -531,13 +546,6 @@ def test_tpp_state_dict_round_trip():
     assert all(torch.equal(other.masks[k], pen.masks[k]) for k in pen.masks)
     assert other.bn_of == pen.bn_of and other.current_lam == pen.current_lam
     assert math.isclose(pen.current_lam, 0.08)
-
-
-@pytest.mark.parametrize("name,params", ELEMENTWISE + [("none", {})])
-def test_stateless_penalties_round_trip(name, params):
-    pen = get(name, **params)
-    pen.load_state_dict(_through_torch_save(pen.state_dict()))
-    assert pen.state_dict() == {}
 
 
 # -- the model zoo ----------------------------------------------------------------------------------

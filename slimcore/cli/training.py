@@ -4,8 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from slimcore.config import DEFAULT_PENALTY, TrainConfig
+
+if TYPE_CHECKING:
+    from slimcore.penalties.params import Param
 
 
 def _names(registry) -> str:
@@ -79,11 +83,11 @@ def register(sub) -> None:
     u.set_defaults(func=cmd_resume)
 
 
-def declared_parameters() -> dict[str, list[tuple[str, object]]]:
+def declared_parameters() -> dict[str, list[tuple[str, Param]]]:
     """Parameter name → [(penalty, its Param)] over every registered penalty: one CLI flag per name."""
     from slimcore.penalties import PENALTIES
 
-    found: dict[str, list] = {}
+    found: dict[str, list[tuple[str, Param]]] = {}
     for name in PENALTIES.names():
         for param in PENALTIES.get(name).parameters:
             found.setdefault(param.name, []).append((name, param))
@@ -94,7 +98,7 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _flag_help(declared: list) -> str:
+def _flag_help(declared: list[tuple[str, Param]]) -> str:
     """Which penalties take the flag, with each one's range and default (help text once if they share it)."""
     helps = {p.help for _, p in declared}
     groups: dict[tuple, list[str]] = {}

@@ -42,13 +42,26 @@ def launch(store: RunStore, run_id: str, resume: bool = False) -> int:
     cmd = [sys.executable, "-m", "slimcore.jobs.worker", "--runs-dir", str(store.root.resolve()), run_id]
     if resume:
         cmd.append("--resume")
-    with open(store.run_dir(run_id) / "job.log", "ab") as log:
+    log_path = store.run_dir(run_id) / "job.log"
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=str(Path.cwd()))
     store.set_pid(run_id, proc.pid)
     # A long-lived parent (the app's server) must collect its finished children, or they stay <defunct>.
-    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+    threading.Thread(target=_reap, args=(proc, log_path), name=f"reap-{proc.pid}", daemon=True).start()
     return proc.pid
+
+
+def _reap(proc: subprocess.Popen, log_path: Path) -> None:
+    """Waits for a launched job; an end by a signal is noted in its log (the job itself could not say so)."""
+    code = proc.wait()
+    if code < 0:
+        try:
+            with open(log_path, "a") as log:
+                log.write(f"slimcore: the job's process {proc.pid} was ended by signal "
+                          f"{signal.Signals(-code).name}\n")
+        except (OSError, ValueError):
+            pass
 
 
 def start(store: RunStore, kind: str, settings: Any, parent: str | None = None, label: str | None = None) -> str:

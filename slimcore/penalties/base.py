@@ -1,8 +1,6 @@
-"""The penalty interface the training loop calls, its context object, the registry and parameter checks."""
+"""The penalty interface the training loop calls, its context object and the registry."""
 from __future__ import annotations
 
-import inspect
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -10,7 +8,11 @@ import torch
 from torch import Tensor, nn
 
 from slimcore.errors import ConfigError
+from slimcore.penalties.params import Param
 from slimcore.registry import Registry
+
+# λ is every penalty's weight; its default is the class's `default_lam`.
+LAM = Param("lam", float, None, "penalty weight λ", low=0)
 
 
 @dataclass
@@ -29,53 +31,35 @@ def bn_layers(model: nn.Module) -> list[tuple[str, nn.BatchNorm2d]]:
     return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
 
 
-def check_lam(value: Any, name: str = "lam") -> float:
-    """A finite penalty weight >= 0, or ConfigError."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number >= 0, got {value!r}.")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number >= 0, got {value!r}.") from None
-    if not math.isfinite(v) or v < 0:
-        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}.")
-    return v
-
-
-def check_open_range(value: Any, name: str, lo: float, hi: float = math.inf) -> float:
-    """A finite number strictly between lo and hi, or ConfigError."""
-    allowed = f"in ({lo:g}, {hi:g})" if math.isfinite(hi) else f"> {lo:g}"
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number {allowed}, got {value!r}.")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number {allowed}, got {value!r}.") from None
-    if not (math.isfinite(v) and lo < v < hi):
-        raise ConfigError(f"{name} must be a finite number {allowed}, got {value!r}.")
-    return v
-
-
-def check_positive_int(value: Any, name: str) -> int:
-    """An integer >= 1, or ConfigError."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value != int(value) or value < 1:
-        raise ConfigError(f"{name} must be an integer >= 1, got {value!r}.")
-    return int(value)
-
-
 class Penalty:
-    """A sparsity penalty λ·R on BN γ: elementwise math plus hooks the training loop calls (no-ops here)."""
+    """A sparsity penalty λ·R on BN γ: elementwise math plus hooks the training loop calls (no-ops here).
+
+    A subclass declares its parameters in `parameters` (their type, default, range and help) and its `default_lam`;
+    the constructor, params(), the CLI flags and the app's inputs are generated from them.
+    """
 
     name: ClassVar[str] = ""
-    modes: ClassVar[tuple[str, ...]] = ("subgradient", "proximal")
+    parameters: ClassVar[tuple[Param, ...]] = ()
+    default_lam: ClassVar[float] = 0.0
 
-    def __init__(self, lam: float = 1e-4, mode: str | None = None) -> None:
-        self.lam = check_lam(lam)
-        mode = self.modes[0] if mode is None else mode
-        if mode not in self.modes:
-            raise ConfigError(f"penalty {self.name!r}: mode must be one of {', '.join(self.modes)}; got {mode!r}.")
-        self.mode = mode
+    def __init__(self, lam: float | None = None, **values: Any) -> None:
+        declared = [p.name for p in self.parameters]
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise ConfigError(f"penalty {self.name!r} has no parameter {', '.join(map(repr, unknown))}; "
+                              f"allowed: {', '.join(['lam', *declared])}.")
+        self.lam = LAM.validate(self.default_lam if lam is None else lam, self.name)
+        for p in self.parameters:
+            setattr(self, p.name, p.validate(values.get(p.name, p.default), self.name))
+        self.check_parameters()
+
+    def check_parameters(self) -> None:
+        """Checks between parameters, after each was validated alone (raise ConfigError)."""
+
+    @classmethod
+    def parameter(cls, name: str) -> Param | None:
+        """The declared parameter `name`, or None."""
+        return next((p for p in cls.parameters if p.name == name), None)
 
     @classmethod
     def describe(cls) -> str:
@@ -96,8 +80,8 @@ class Penalty:
         return torch.zeros_like(x)
 
     def params(self) -> dict[str, Any]:
-        """JSON-able parameters, so that get(name, **params()) rebuilds this penalty."""
-        return {"lam": self.lam, "mode": self.mode}
+        """λ and every declared parameter, JSON-able, so that get(name, **params()) rebuilds this penalty."""
+        return {"lam": self.lam, **{p.name: getattr(self, p.name) for p in self.parameters}}
 
     # -- training-loop hooks ------------------------------------------------------------------
     def setup(self, model: nn.Module, ctx: PenaltyContext) -> None:
@@ -129,15 +113,22 @@ class Penalty:
         return f"{type(self).__name__}({args})"
 
 
-PENALTIES: Registry[type[Penalty]] = Registry("penalty")
+PENALTIES: Registry[type[Penalty]] = Registry("penalty", plural="penalties")
 
 
-def get(name: str, lam: float = 1e-4, **params: Any) -> Penalty:
-    """Build the registered penalty `name`; unknown names or parameters raise ConfigError saying what is allowed."""
-    cls = PENALTIES.get(name)
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ConfigError(f"penalty {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-                          f"allowed: {', '.join(allowed)}.")
-    return cls(lam=lam, **params)
+def get(name: str, lam: float | None = None, **params: Any) -> Penalty:
+    """Build the registered penalty `name` (λ None: its default_lam); unknown names or parameters raise
+    ConfigError saying what is allowed."""
+    return PENALTIES.get(name)(lam=lam, **params)
+
+
+def parameter_rows() -> list[dict[str, Any]]:
+    """One row per parameter of every registered penalty, λ first: the table the Learn page shows."""
+    rows = []
+    for name in PENALTIES.names():
+        cls = PENALTIES.get(name)
+        lam = Param("lam", float, cls.default_lam, LAM.help, low=0)
+        for p in (lam, *cls.parameters):
+            rows.append({"penalty": name, "parameter": p.name, "default": p.default_text(), "allowed": p.allowed(),
+                         "help": p.help})
+    return rows

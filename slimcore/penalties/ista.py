@@ -7,9 +7,10 @@ import torch
 from torch import Tensor, nn
 
 from slimcore.errors import ConfigError
-from slimcore.penalties.base import PENALTIES, Penalty, PenaltyContext, bn_layers, check_lam, check_open_range
-from slimcore.penalties.consumers import bn_consumers
-from slimcore.penalties.layer_costs import conv_bn_pairs
+from slimcore.penalties.base import PENALTIES, Penalty, PenaltyContext, bn_layers
+from slimcore.analysis.consumers import bn_consumers
+from slimcore.analysis.conv_bn import conv_bn_pairs
+from slimcore.penalties.params import Param, mode_param
 from slimcore.penalties.thresholding import soft_threshold
 
 
@@ -18,22 +19,26 @@ class IstaPenalty(Penalty):
     """ISTA on BN γ (Ye et al. 2018): own lr μ, soft threshold μ·ρ_l weighted by layer MACs, optional γ–W rescaling α."""
 
     name = "ista"
-    modes = ("proximal",)
+    parameters = (
+        Param("rho", float, None, "Ye et al.'s ρ, the base ℓ1 weight before the per-layer MACs weighting: the "
+              "same number as λ under the paper's name; given, it replaces λ", low=0, optional=True),
+        Param("gamma_lr", float, 0.1, "ISTA's own learning rate μ for γ (no momentum, no weight decay)", low=0,
+              low_open=True),
+        Param("alpha", float, 1.0, "γ–W rescaling factor α: γ, β ×α and consumer weights ÷α (Ye et al. 2018); "
+              "smaller α sparsifies faster, 1 = off", low=0, low_open=True),
+        mode_param("proximal"),
+    )
+    default_lam = 0.05
 
-    def __init__(self, lam: float = 1e-4, rho: float | None = None, gamma_lr: float = 0.1, alpha: float = 1.0,
-                 mode: str | None = None) -> None:
-        # ρ is the paper's name for the base ℓ1 weight; lam is the same number under the name every penalty shares.
-        super().__init__(lam if rho is None else check_lam(rho, "rho"), mode)
-        self.gamma_lr = check_open_range(gamma_lr, "gamma_lr", 0.0)
-        self.alpha = check_open_range(alpha, "alpha", 0.0)
+    def __init__(self, lam: float | None = None, **values: Any) -> None:
+        super().__init__(lam, **values)
         self.rho_layers: dict[str, float] = {}  # BN name → ρ_l
         self.rescaled: dict[str, list[str]] = {}  # BN name → consumer layers divided by α (only while rescaled)
         self._base_lr: float | None = None
 
-    @property
-    def rho(self) -> float:
-        """The base ℓ1 weight ρ (= lam)."""
-        return self.lam
+    def check_parameters(self) -> None:
+        if self.rho is not None:  # the paper's name wins, as it always has: stored runs that gave both still resume
+            self.lam = self.rho
 
     def value(self, x: Tensor) -> Tensor:
         return self.lam * x.abs()
@@ -43,9 +48,6 @@ class IstaPenalty(Penalty):
 
     def grad(self, x: Tensor) -> Tensor:
         return self.lam * torch.sign(x)
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "rho": self.lam, "gamma_lr": self.gamma_lr, "alpha": self.alpha}
 
     # -- hooks ---------------------------------------------------------------------------------
     def setup(self, model: nn.Module, ctx: PenaltyContext) -> None:

@@ -6,6 +6,7 @@ from torch import Tensor
 
 from slimcore.penalties.base import PENALTIES
 from slimcore.penalties.elementwise import GammaPenalty
+from slimcore.penalties.params import mode_param
 from slimcore.penalties.thresholding import soft_threshold
 
 
@@ -14,6 +15,8 @@ class L1Penalty(GammaPenalty):
     """ℓ1 on BN γ (network slimming): λ·|γ|, by subgradient or soft thresholding."""
 
     name = "l1"
+    parameters = (mode_param("subgradient", "proximal", default="proximal"),)
+    default_lam = 0.1
 
     def value(self, x: Tensor) -> Tensor:
         return self.lam * x.abs()
@@ -22,5 +25,5 @@ class L1Penalty(GammaPenalty):
         return soft_threshold(x, step * self.lam)
 
     def grad(self, x: Tensor) -> Tensor:
-        # sign(0) = 0: the subgradient network slimming's code adds (algorithms.md §1).
+        # sign(0) = 0: the subgradient network slimming's reference code adds (Liu et al. 2017).
         return self.lam * torch.sign(x)

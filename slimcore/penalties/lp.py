@@ -4,11 +4,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from slimcore.penalties.base import PENALTIES, check_open_range
+from slimcore.penalties.base import PENALTIES
 from slimcore.penalties.elementwise import GammaPenalty
+from slimcore.penalties.params import Param, mode_param
 from slimcore.penalties.thresholding import half_threshold, lp_threshold
 
-# Keeps the subgradient finite at γ = 0, where |γ|^(p−1) blows up (Bui et al. 2020; algorithms.md §2).
+# Keeps the subgradient finite at γ = 0, where the derivative of Bui et al. 2020's |γ|^p, ∝ |γ|^(p−1), blows up.
 LP_EPS = 1e-8
 
 
@@ -17,10 +18,13 @@ class LpPenalty(GammaPenalty):
     """ℓp on BN γ, 0 < p < 1 (Bui et al. 2020): λ·|γ|^p, nearer ℓ0 than ℓ1; p = 1/2 or 3/4 as in the paper."""
 
     name = "lp"
-
-    def __init__(self, lam: float = 1e-4, p: float = 0.5, mode: str | None = None) -> None:
-        super().__init__(lam, mode)
-        self.p = check_open_range(p, "p", 0.0, 1.0)
+    parameters = (
+        Param("p", float, 0.5, "exponent of |γ|^p: smaller p is closer to ℓ0 (Bui et al. 2020 use 1/2 and 3/4); "
+              "p = 1/2 has a closed-form prox, other p a Newton root", low=0, high=1, low_open=True, high_open=True,
+              in_formula=True),
+        mode_param("subgradient", "proximal", default="proximal"),
+    )
+    default_lam = 0.1
 
     def value(self, x: Tensor) -> Tensor:
         return self.lam * x.abs() ** self.p
@@ -32,8 +36,5 @@ class LpPenalty(GammaPenalty):
         return lp_threshold(x, step * self.lam, self.p)
 
     def grad(self, x: Tensor) -> Tensor:
-        # λ·p·sign(γ)·(|γ|+ε)^(p−1), algorithms.md §2.
+        # d/dγ of λ|γ|^p, with ε keeping it finite at 0: λ·p·sign(γ)·(|γ|+ε)^(p−1).
         return self.lam * self.p * torch.sign(x) * (x.abs() + LP_EPS) ** (self.p - 1.0)
-
-    def params(self) -> dict:
-        return {**super().params(), "p": self.p}

@@ -9,3 +9,4 @@ class NoPenalty(Penalty):
     """No penalty: train the network as it is (a baseline)."""
 
     name = "none"
+    default_lam = 0.0

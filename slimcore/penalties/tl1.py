@@ -4,8 +4,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from slimcore.penalties.base import PENALTIES, check_open_range
+from slimcore.penalties.base import PENALTIES
 from slimcore.penalties.elementwise import GammaPenalty
+from slimcore.penalties.params import Param, mode_param
 from slimcore.penalties.thresholding import tl1_threshold
 
 
@@ -14,10 +15,12 @@ class TransformedL1Penalty(GammaPenalty):
     """Transformed ℓ1 on BN γ (Bui et al. 2020): λ·(a+1)|γ|/(a+|γ|), → ℓ0 as a → 0, → ℓ1 as a → ∞."""
 
     name = "tl1"
-
-    def __init__(self, lam: float = 1e-4, a: float = 1.0, mode: str | None = None) -> None:
-        super().__init__(lam, mode)
-        self.a = check_open_range(a, "a", 0.0)
+    parameters = (
+        Param("a", float, 1.0, "shape of (a+1)|γ|/(a+|γ|): small a behaves like ℓ0, large a like ℓ1", low=0,
+              low_open=True, in_formula=True, suggestions=(0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0)),
+        mode_param("subgradient", "proximal", default="proximal"),
+    )
+    default_lam = 0.1
 
     def value(self, x: Tensor) -> Tensor:
         ax = x.abs()
@@ -27,9 +30,6 @@ class TransformedL1Penalty(GammaPenalty):
         return tl1_threshold(x, step * self.lam, self.a)
 
     def grad(self, x: Tensor) -> Tensor:
-        # λ·a(a+1)·sign(γ)/(a+|γ|)², algorithms.md §2.
+        # d/dγ of λ(a+1)|γ|/(a+|γ|), the transformed ℓ1 of Bui et al. 2020: λ·a(a+1)·sign(γ)/(a+|γ|)².
         a = self.a
         return self.lam * a * (a + 1.0) * torch.sign(x) / (a + x.abs()) ** 2
-
-    def params(self) -> dict:
-        return {**super().params(), "a": self.a}

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor, nn
 
 from slimcore.errors import ConfigError
-from slimcore.penalties.base import (PENALTIES, Penalty, PenaltyContext, check_lam, check_open_range,
-                                     check_positive_int)
-from slimcore.penalties.layer_costs import conv_bn_pairs
+from slimcore.penalties.base import PENALTIES, Penalty, PenaltyContext
+from slimcore.analysis.conv_bn import conv_bn_pairs
+from slimcore.penalties.params import Param, mode_param
 
 
 @PENALTIES.register("tpp")
@@ -18,20 +18,26 @@ class TppPenalty(Penalty):
     """TPP (Wang & Fu 2023): fix the smallest-ℓ1 filters per conv, push their Gram entries and BN γ, β to 0, λ growing."""
 
     name = "tpp"
-    modes = ("subgradient",)
+    parameters = (
+        Param("ratio", float, 0.5, "share of filters per conv chosen for removal at the start (smallest ℓ1 norm)",
+              low=0, high=1, low_open=True, high_open=True),
+        Param("lam_step", float, 1e-4, "λ grows by this every lam_every steps", low=0),
+        Param("lam_every", int, 10, "steps between λ increments", low=1),
+        Param("lam_max", float, 1.0, "ceiling of the growing λ (at least the starting λ)", low=0),
+        mode_param("subgradient"),
+    )
+    default_lam = 0.1
 
-    def __init__(self, lam: float = 1e-4, ratio: float = 0.5, lam_step: float = 1e-4, lam_every: int = 10,
-                 lam_max: float = 1.0, mode: str | None = None) -> None:
-        super().__init__(lam, mode)
-        self.ratio = check_open_range(ratio, "ratio", 0.0, 1.0)
-        self.lam_step = check_lam(lam_step, "lam_step")
-        self.lam_every = check_positive_int(lam_every, "lam_every")
-        self.lam_max = check_lam(lam_max, "lam_max")
-        if self.lam_max < self.lam:
-            raise ConfigError(f"tpp: lam_max ({self.lam_max:g}) must be >= the starting lam ({self.lam:g}).")
+    def __init__(self, lam: float | None = None, **values: Any) -> None:
+        super().__init__(lam, **values)
         self.current_lam = self.lam
         self.masks: dict[str, Tensor] = {}  # conv name → bool keep-mask over its filters (True = kept)
         self.bn_of: dict[str, str] = {}  # conv name → the BN that normalises its output
+
+    def check_parameters(self) -> None:
+        if self.lam_max < self.lam:
+            raise ConfigError(f"penalty 'tpp': lam_max ({self.lam_max:g}) must be >= the starting lam "
+                              f"({self.lam:g}); raise lam_max or lower lam.")
 
     def lam_at(self, step: int) -> float:
         """λ at a global step: +lam_step every lam_every steps, capped at lam_max (TPP/GReg's growing λ)."""
@@ -46,10 +52,6 @@ class TppPenalty(Penalty):
 
     def grad(self, x: Tensor) -> Tensor:
         return 2.0 * self.current_lam * x
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "ratio": self.ratio, "lam_step": self.lam_step, "lam_every": self.lam_every,
-                "lam_max": self.lam_max}
 
     @property
     def bn_masks(self) -> dict[str, Tensor]:
