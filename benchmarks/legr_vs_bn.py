@@ -16,7 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.pruning_common import train, write_result  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.pruning import preview_at, search_legr  # noqa: E402
-from slimcore.pruning.legr import LEGR_DEFAULTS  # noqa: E402
+from slimcore.pruning.settings import LegrSettings  # noqa: E402
+
+LEGR_DEFAULTS = LegrSettings().to_dict()
 from slimcore.store import RunStore  # noqa: E402
 
 CONFIGS = {

@@ -8,7 +8,8 @@ trained over a few seeds; per penalty the chosen λ is the largest whose seed-me
 point of the unpenalised run's. For every run: val accuracy, share of |γ| < 1e-2 and exactly 0, and the largest
 share of channels the project's own pruning (global |γ| ranking, at least one channel per layer kept, removed
 channels' constants absorbed) can remove while losing at most one point of that run's accuracy, before any
-fine-tuning. Then the claims of algorithms.md are checked against those numbers.
+fine-tuning. Then the papers' claims (Bui et al. 2020: ℓp and Tℓ1 sparser than ℓ1, Tℓ1 keeping accuracy right after
+pruning) are checked against those numbers.
 """
 from __future__ import annotations
 
