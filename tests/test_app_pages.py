@@ -71,6 +71,8 @@ def test_home_lists_the_four_steps_and_says_which_device_trains(runs_dir):
 
 # -- Train ------------------------------------------------------------------------------------------------
 def test_train_page_defaults_are_the_config_defaults(runs_dir):
+    from slimcore.devices import available_devices
+
     at = page("pages/1_Train.py").run()
     assert not at.exception
     d = TrainConfig()
@@ -81,8 +83,11 @@ def test_train_page_defaults_are_the_config_defaults(runs_dir):
     assert at.number_input(key="t:epochs").value == d.epochs
     assert at.number_input(key="t:lr").value == pytest.approx(d.lr)
     assert at.number_input(key="t:batch").value == d.batch_size
-    assert "cpu" in at.selectbox(key="t:device").options
-    assert any("GPU present" in c.value for c in at.caption)
+    found = available_devices()
+    assert at.selectbox(key="t:device").options == ["auto", *found]
+    gpus = [d for d in found if d != "cpu"]
+    shown = "GPU present: " + (f"yes ({', '.join(gpus)})" if gpus else "no, training uses the CPU")
+    assert shown in [c.value for c in at.caption], [c.value for c in at.caption]
     assert at.button(key="t:start")
     assert any("No run yet" in i.value for i in at.info)
 
@@ -406,36 +411,3 @@ def test_runs_page_overlays_stored_tradeoff_curves_and_evaluates_a_pruned_model(
     at.file_uploader[0].set_value(("model.pt", model_pt.read_bytes(), "application/octet-stream")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert {m.label: m.value for m in at.metric}["test accuracy"] == f"{report['accuracy']:.2%}"
-
-
-# -- pure helpers behind the pages ------------------------------------------------------------------------
-def test_slider_labels_keep_close_thresholds_apart():
-    from slimcore.pruning.points import point_labels
-
-    # a select slider's value travels as its label: equal labels would merge two positions into one
-    labels = point_labels([{"threshold": 0.476001}, {"threshold": 0.476004}, {"threshold": 0.5}])
-    assert len(set(labels)) == 3 and labels[2] == "0.5"
-
-
-def test_prune_points_drop_repeats_and_find_the_nearest_flops():
-    from slimcore.pruning.points import default_index, distinct_points, nearest_index, ordered_points
-
-    curve = {"points": [
-        {"threshold": 0.3, "flops": 40, "accuracy": 0.5, "widths": {"a": 1}},
-        {"threshold": 0.1, "flops": 90, "accuracy": 0.9, "widths": {"a": 3}},
-        {"threshold": 0.2, "flops": 90, "accuracy": 0.9, "widths": {"a": 3}},
-    ]}
-    points = distinct_points(ordered_points(curve))
-    assert [p["threshold"] for p in points] == [0.1, 0.3]
-    base = {"flops": 100, "accuracy": 0.905}
-    assert nearest_index(points, base, 45) == 1 and nearest_index(points, base, 100) == 0
-    assert default_index(points, base) == 0  # the most pruned point within 1 pp of the unpruned accuracy
-
-
-def test_time_left_extrapolates_progress():
-    from slimcore.jobs.follow import format_seconds, seconds_left
-
-    assert seconds_left(0.25, 30.0) == pytest.approx(90.0)
-    assert seconds_left(0.5, 10.0, start_progress=0.25) == pytest.approx(20.0)
-    assert seconds_left(0.0, 10.0) is None
-    assert format_seconds(3725) == "1 h 02 min" and format_seconds(65) == "1 min 05 s" and format_seconds(4) == "4 s"

@@ -194,3 +194,56 @@ def test_ranks_draw_their_own_augmentation_and_rank_0_draws_as_one_process():
     assert torch.equal(draws(0), torch.rand(8, generator=batch_generator(5, 2, 7)))
     assert not torch.equal(draws(0), draws(1)) and not torch.equal(draws(1), draws(2))
     assert torch.equal(draws(1), draws(1))  # still fixed by (seed, epoch, batch, rank): resume replays it
+
+
+# -- what can be checked in one process -------------------------------------------------------------------
+def test_rank_0_is_the_main_one_and_a_nccl_rank_trains_on_its_own_gpu():
+    ctx = DistContext(rank=0, world_size=2, local_rank=1, backend="cpu:gloo,cuda:nccl")
+    assert ctx.is_main and not DistContext(1, 2, 0, "gloo").is_main
+    assert (ctx.device("auto"), ctx.device("cuda"), ctx.device("cuda:0"), ctx.device("cpu")) == \
+        ("cuda:1", "cuda:1", "cuda:1", "cpu")
+    assert DistContext(0, 2, 1, "gloo").device("auto") == "auto"  # a CPU group leaves the spec to choose_device
+
+
+def test_without_torchrun_there_is_no_group_and_a_cuda_run_without_gpu_is_refused(monkeypatch):
+    from slimcore import distributed
+    from slimcore.errors import ConfigError
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert not distributed.launched_by_torchrun() and distributed.from_environment("cuda") is None
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert not distributed.launched_by_torchrun()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert distributed.launched_by_torchrun()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="--device cuda was asked for but this machine has no CUDA GPU; use --device "
+                                          "cpu"):
+        distributed.from_environment("cuda:0")
+    distributed.shutdown(None)  # nothing to shut down: no error
+
+
+@pytest.fixture
+def group_of_one(tmp_path):
+    """A gloo process group of this process alone (world size 1), destroyed after the test."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        yield DistContext(rank=0, world_size=1, local_rank=0, backend="gloo")
+    finally:
+        from slimcore import distributed
+
+        distributed.shutdown(DistContext(0, 1, 0, "gloo"))
+        assert not dist.is_initialized()
+
+
+def test_the_collectives_of_a_group_of_one_return_this_rank_values(group_of_one):
+    ctx = group_of_one
+    assert ctx.broadcast({"run_id": "r", "state": [1, 2]}) == {"run_id": "r", "state": [1, 2]}
+    assert ctx.sum([1.5, 2.0, 3]) == [1.5, 2.0, 3.0]
+    assert ctx.any(True) and not ctx.any(False)
+    bn = torch.nn.BatchNorm2d(3)
+    bn.running_mean.fill_(0.25)
+    ctx.sync_buffers(bn)
+    assert bn.running_mean.tolist() == [0.25] * 3
+    assert ctx.shard(list(range(10))) == (list(range(10)), 1.0)

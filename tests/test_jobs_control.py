@@ -17,9 +17,9 @@ from slimcore.store import RunStore
 from conftest import train_l1_digits, wait_for_status
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    return train_l1_digits(tmp_path_factory.mktemp("runs"))
+@pytest.fixture
+def trained(digits_run):
+    return digits_run
 
 
 def test_every_job_kind_is_in_the_registry():

@@ -79,3 +79,16 @@ def test_registry_contents_and_pattern() -> None:
     assert set(MODELS.names()) == expected
     assert list_models("vgg*") == ["vgg11", "vgg13", "vgg16", "vgg19"]
     assert all(MODELS.describe(n) for n in expected)
+
+
+def test_a_cfg_becomes_conv_bn_relu_blocks_and_the_pools_that_fit() -> None:
+    from slimcore.models.layers import cfg_features, last_width
+
+    cfg = [4, "M", 8, "M", "M", 6]
+    features = cfg_features(cfg, in_channels=2, image_size=4)  # 4 → 2 → 1: the third pool would reach 0×0
+    kinds = [type(m).__name__ for m in features]
+    assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d",
+                     "Conv2d", "BatchNorm2d", "ReLU"]
+    convs = [(m.in_channels, m.out_channels, m.bias) for m in features if isinstance(m, nn.Conv2d)]
+    assert convs == [(2, 4, None), (4, 8, None), (8, 6, None)] and last_width(cfg) == 6
+    assert features.eval()(torch.zeros(1, 2, 4, 4)).shape == (1, 6, 1, 1)

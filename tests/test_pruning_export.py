@@ -1,4 +1,5 @@
-"""model.pt round-trips through `slimcore.load_pruned`; model.onnx run by onnxruntime gives the same outputs."""
+"""Writing a pruned model (`slimcore.pruning.export`): model.pt round-trips through `slimcore.load_pruned`; model.onnx
+run by onnxruntime gives the same outputs."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,27 +8,10 @@ import torch
 from torch import nn
 
 import slimcore
-from slimcore.errors import CheckpointError
-from slimcore.models import create_model
-from slimcore.pruning.export import export_onnx, save_pruned
-from slimcore.pruning.loader import read_pruned
-from slimcore.pruning.math.plan import select
-from slimcore.pruning.math.rankings import bn_scores
-from slimcore.analysis.structure import analyse, pruned_model
+from slimcore.pruning.export import describe_layers, export_onnx, save_pruned
+from slimcore.pruning.loader import PRUNED_FORMAT, PRUNED_VERSION, read_pruned
 
-
-def pruned(name: str, shape=(1, 8, 8), quantile: float = 0.5) -> nn.Module:
-    torch.manual_seed(1)
-    model = create_model(name, 10, shape[0], shape[1])
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(torch.rand(m.num_features))
-                m.bias.copy_(torch.randn(m.num_features))
-    model.eval()
-    structure = analyse(model, shape)
-    scores = bn_scores(model, structure.groups)
-    return pruned_model(model, structure, select(scores, float(np.quantile(np.concatenate(scores), quantile))).plan)
+from conftest import random_pruned as pruned
 
 
 @pytest.mark.parametrize("name", ["slimnet", "resnet20", "tv_mobilenet_v2",
@@ -52,29 +36,6 @@ def test_load_pruned_keeps_biases_added_by_absorption(tmp_path):
         assert torch.equal(loaded(x), model(x))
 
 
-def test_non_pruned_files_are_refused(tmp_path):
-    garbage = tmp_path / "garbage.pt"
-    garbage.write_bytes(b"not a model")
-    plain = tmp_path / "state.pt"
-    torch.save({"model": create_model("slimnet", 10, 1, 8).state_dict()}, plain)
-    for path in (garbage, plain, tmp_path / "missing.pt"):
-        with pytest.raises(CheckpointError):
-            slimcore.load_pruned(path)
-
-
-def test_tampered_shapes_are_refused(tmp_path):
-    path = save_pruned(pruned("slimnet"), tmp_path / "model.pt", "slimnet", 10, 1, 8)
-    state = torch.load(path, weights_only=True)
-    state["arch"]["modules"]["features.0"]["out_channels"] += 1
-    torch.save(state, path)
-    with pytest.raises(CheckpointError, match="do not match"):
-        slimcore.load_pruned(path)
-    state["arch"]["modules"]["no.such.layer"] = {"type": "Conv2d"}
-    torch.save(state, path)
-    with pytest.raises(CheckpointError, match="another architecture"):
-        slimcore.load_pruned(path)
-
-
 @pytest.mark.parametrize("name", ["slimnet", pytest.param("resnet20", marks=pytest.mark.slow),
                                   pytest.param("tv_mobilenet_v2", marks=pytest.mark.slow)])
 def test_onnx_export_matches_under_onnxruntime(name, tmp_path):
@@ -90,3 +51,23 @@ def test_onnx_export_matches_under_onnxruntime(name, tmp_path):
             want = model(x).numpy()
         got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_the_file_records_every_layer_shape_and_plain_weights(tmp_path):
+    model = pruned("slimnet")
+    path = save_pruned(model, tmp_path / "sub" / "model.pt", "slimnet", 10, 1, 8, {"seed": 3})
+    state = torch.load(path, weights_only=True)
+    assert (state["format"], state["version"], state["meta"]) == (PRUNED_FORMAT, PRUNED_VERSION, {"seed": 3})
+    assert {k: state["arch"][k] for k in ("model", "num_classes", "in_channels", "image_size")} == \
+        {"model": "slimnet", "num_classes": 10, "in_channels": 1, "image_size": 8}
+    layers = state["arch"]["modules"]
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv2d):
+            assert layers[name] == {"type": "Conv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
+                                    "groups": m.groups, "bias": m.bias is not None}
+        elif isinstance(m, nn.BatchNorm2d):
+            assert layers[name] == {"type": "BatchNorm2d", "num_features": m.num_features}
+    assert layers == describe_layers(model) and set(layers) == {
+        n for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))}
+    assert state["state_dict"].keys() == model.state_dict().keys()
+    assert [p.name for p in tmp_path.joinpath("sub").iterdir()] == ["model.pt"]  # no temp file left

@@ -43,9 +43,13 @@ def launch(store: RunStore, run_id: str, resume: bool = False) -> int:
     if resume:
         cmd.append("--resume")
     log_path = store.run_dir(run_id) / "job.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=str(Path.cwd()))
+    try:
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, cwd=str(Path.cwd()))
+    except OSError as e:
+        store.set_status(run_id, "failed", f"could not start the job's process: {e.strerror or e}")
+        raise StoreError(f"could not start job {run_id}: {e.strerror or e}.") from e
     store.set_pid(run_id, proc.pid)
     # A long-lived parent (the app's server) must collect its finished children, or they stay <defunct>.
     threading.Thread(target=_reap, args=(proc, log_path), name=f"reap-{proc.pid}", daemon=True).start()

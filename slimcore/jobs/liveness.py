@@ -13,6 +13,8 @@ from slimcore.store.schema import ACTIVE_STATUSES
 
 # A running job beats at least this often; a silent one is treated as gone.
 STALE_HEARTBEAT_S = 600.0
+# A job recorded but never given a process (pid unset) for this long was never started: its recorder died.
+NEVER_STARTED_S = 120.0
 # Slack for clock adjustments when comparing a process's start with the time its run was last written.
 _START_SLACK_S = 60.0
 
@@ -62,8 +64,13 @@ def observe(run: dict) -> dict:
     run = dict(run)
     run["stored_status"] = run["status"]
     if run["status"] in ACTIVE_STATUSES:
-        stale = run["heartbeat"] is not None and time.time() - run["heartbeat"] > STALE_HEARTBEAT_S
-        if (run["pid"] and not job_alive(run)) or stale:
+        now = time.time()
+        stale = run["heartbeat"] is not None and now - run["heartbeat"] > STALE_HEARTBEAT_S
+        if run["pid"] is None and run["heartbeat"] is None and now - float(run["updated"]) > NEVER_STARTED_S:
+            run["status"] = "interrupted"
+            run["message"] = ("its job was recorded but never started (the process that recorded it ended "
+                              "first); start it again")
+        elif (run["pid"] and not job_alive(run)) or stale:
             run["status"] = "interrupted"
             last = run.get("progress_message") or run["message"]
             run["message"] = ("its job stopped reporting (its process was killed, ran out of memory or lost power)"

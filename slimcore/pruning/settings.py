@@ -44,8 +44,10 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any) -> Any:
-    return float(value) if value in ("inf", "-inf") else value
+def _decode(value: Any, field_type: Any) -> Any:
+    """A number field's "inf" / "-inf" back to ±inf; text fields keep their text."""
+    numeric = "float" in str(field_type)
+    return float(value) if numeric and value in ("inf", "-inf") else value
 
 
 class _Settings:
@@ -66,7 +68,8 @@ class _Settings:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}.")
-        return cls(**{k: _decode(v) for k, v in values.items()})
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        return cls(**{k: _decode(v, types[k]) for k, v in values.items()})
 
     def replace(self, **changes: Any):
         return dataclasses.replace(self, **changes)

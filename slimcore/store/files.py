@@ -11,15 +11,26 @@ from slimcore.jsonsafe import json_safe
 
 
 def write_json(path: str | os.PathLike, value) -> Path:
+    """Writes `value` as strict JSON to a temp file, then renames it over `path`; on failure the old file stays
+    and no temp file is left."""
     path = Path(path)
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w") as f:
             json.dump(json_safe(value), f, indent=1)
         os.replace(tmp, path)
-    except OSError as e:
-        raise StoreError(f"could not write {path}: {e.strerror or e}; choose a writable folder.") from e
+        tmp = None
+    except (OSError, TypeError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise StoreError(f"could not write {path}: {reason}; choose a writable folder.") from e
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     return path
 
 
