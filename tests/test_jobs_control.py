@@ -76,12 +76,26 @@ def test_a_stop_asked_before_the_job_listens_is_honoured_when_it_does(trained):
         store.set_status(job_id, "starting", "job started", pid=sleeper.pid)
         jobs.stop(store, job_id)  # not listening yet: no signal, which would kill a process still importing
         time.sleep(0.3)
-        assert sleeper.poll() is None and store.get_run(job_id)["stop_requested"] == 1
+        assert sleeper.poll() is None and store.get_run(job_id)["stop_requested"] > 0
     finally:
         sleeper.kill()
         sleeper.wait()
     status, message = jobs.run_here(store, job_id)  # this process answers signals now and reads the request
     assert status == "stopped" and "nothing was stored" in message
+
+
+def test_a_stop_asked_of_an_earlier_process_does_not_stop_a_resume(tmp_path):
+    """A stop request stays recorded after the job stopped; a later run of the same job (a foreground resume,
+    which no launcher resets) must not read it as its own."""
+    store, run_id = train_l1_digits(tmp_path / "runs", epochs=1)
+    store.set_job_flags(run_id, stop_requested=True)
+    store._conn.execute("UPDATE runs SET stop_requested=stop_requested-3600 WHERE id=?", (run_id,))  # an hour ago
+    flag = {"requested": False}
+    jobs.listen(store, run_id, flag)
+    assert flag["requested"] is False
+    store.set_job_flags(run_id, stop_requested=True)  # asked now, while this process runs: honoured
+    jobs.listen(store, run_id, flag)
+    assert flag["requested"] is True
 
 
 def test_stop_right_after_launch_ends_stopped_not_killed(trained):

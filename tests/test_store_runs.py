@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -142,10 +143,13 @@ def test_progress_heartbeat_pid_and_job_flags_are_recorded(tmp_path):
     store.set_pid(run_id, 4242)
     store.set_pid(run_id, 99)  # the job recorded itself first: the launcher's late write does not undo that
     assert store.get_run(run_id)["pid"] == 4242
+    asked = time.time()
     store.set_job_flags(run_id, stop_requested=True)
     store.set_job_flags(run_id, listening=True)
     run = store.get_run(run_id)
-    assert (run["stop_requested"], run["listening"]) == (1, 1)
+    assert asked <= run["stop_requested"] <= time.time() and run["listening"] == 1  # when the stop was asked
+    store.set_job_flags(run_id, stop_requested=False)
+    assert store.get_run(run_id)["stop_requested"] == 0
     store.update_summary(run_id, a=1)
     store.update_summary(run_id, b=2)
     assert store.get_run(run_id)["summary"] == {"a": 1, "b": 2}

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from slimcore.errors import ConfigError, SlimcoreError, StoreError, Stopped
 from slimcore.jobs.kinds import JOBS, Job
-from slimcore.jobs.liveness import observe, silent_but_alive
+from slimcore.jobs.liveness import observe, process_start_time, silent_but_alive
 from slimcore.store.runs import RunStore
 from slimcore.store.schema import ACTIVE_STATUSES
 
@@ -77,9 +77,12 @@ def start(store: RunStore, kind: str, settings: Any, parent: str | None = None, 
 
 def listen(store: RunStore, run_id: str, flag: dict) -> None:
     """Called once this process answers SIGTERM for job `run_id` (after its pid is recorded): from now on
-    `stop` signals it; a stop asked before (while the process was still starting) is honoured here."""
+    `stop` signals it; a stop asked while this process was still starting is honoured here (one asked of an
+    earlier process of the same run, before a resume, is not)."""
     store.set_job_flags(run_id, listening=True)
-    if store.get_run(run_id)["stop_requested"]:
+    asked = float(store.get_run(run_id)["stop_requested"] or 0)
+    started = process_start_time(os.getpid())
+    if asked and (started is None or asked >= started - 1.0):
         flag["requested"] = True
 
 

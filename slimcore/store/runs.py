@@ -134,13 +134,16 @@ class RunStore:
         self.heartbeat(run_id, share, float(done), float(total), message)
 
     def set_job_flags(self, run_id: str, stop_requested: bool | None = None, listening: bool | None = None) -> None:
-        """A stop asked of the job, and whether its process now answers signals (see `slimcore.jobs.control`)."""
+        """A stop asked of the job (recorded as the time it was asked, 0 for none), and whether its process now
+        answers signals (see `slimcore.jobs.control`)."""
         validate_run_id(run_id)
         sets, args = [], []
-        for column, value in (("stop_requested", stop_requested), ("listening", listening)):
-            if value is not None:
-                sets.append(f"{column}=?")
-                args.append(int(value))
+        if stop_requested is not None:
+            sets.append("stop_requested=?")
+            args.append(time.time() if stop_requested else 0)
+        if listening is not None:
+            sets.append("listening=?")
+            args.append(int(listening))
         if sets:
             self._write(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
 

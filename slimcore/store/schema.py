@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS runs (
     done REAL NOT NULL DEFAULT 0,
     total REAL NOT NULL DEFAULT 0,
     progress_message TEXT NOT NULL DEFAULT '',
-    stop_requested INTEGER NOT NULL DEFAULT 0,
+    stop_requested REAL NOT NULL DEFAULT 0,
     listening INTEGER NOT NULL DEFAULT 0,
     layers TEXT,
     summary TEXT NOT NULL DEFAULT '{}'
@@ -68,7 +68,7 @@ ADDED_RUN_COLUMNS = {
     "done": "REAL NOT NULL DEFAULT 0",
     "total": "REAL NOT NULL DEFAULT 0",
     "progress_message": "TEXT NOT NULL DEFAULT ''",
-    "stop_requested": "INTEGER NOT NULL DEFAULT 0",
+    "stop_requested": "REAL NOT NULL DEFAULT 0",
     "listening": "INTEGER NOT NULL DEFAULT 0",
 }
 
