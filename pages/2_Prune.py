@@ -19,8 +19,8 @@ from slimcore import jobs
 from slimcore.errors import SlimcoreError
 from slimcore.pruning.curve import stored_curve
 from slimcore.pruning.math.rankings import RANKINGS
-from slimcore.pruning.points import (channel_totals, default_index, distinct_points, flops_percent, nearest_index,
-                                     ordered_points, point_labels, ratio)
+from slimcore.pruning.points import (channel_totals, default_index, distinct_points, flops_percent, groups_at,
+                                     nearest_index, ordered_points, point_labels, ratio)
 from slimcore.pruning.results import has_legr, latest_commit
 from slimcore.pruning.settings import CurveSettings, FineTuneSettings, LegrSettings, PruneSettings
 from slimcore.viz import gamma_histogram, layer_widths, tradeoff_curve
@@ -158,9 +158,14 @@ acc, base_acc = point.get("accuracy"), base.get("accuracy")
 totals = channel_totals(curve, run["layers"])
 kept = sum(int(point.get("widths", {}).get(k, v)) for k, v in totals.items())
 params_ratio = ratio(point.get("params"), base.get("params"))
-m = st.columns(4)
+m = st.columns(5)
 m[0].metric("val accuracy", f"{acc:.2%}" if acc is not None else "–",
             f"{(acc - base_acc) * 100:+.2f} pp" if acc is not None and base_acc is not None else None)
+change = point.get("output_change")
+m[4].metric("output change", "–" if change is None else ("none" if change < 1e-5 else f"{change:.1%}"),
+            None if change is None else ("exact removal" if change < 1e-5 else "of the logits"), delta_color="off",
+            delta_arrow="off", help="how much the cut model's logits differ from the unpruned network's on val "
+                                    "(‖Δ‖ / ‖logits‖): none when only channels that output a constant are removed")
 m[1].metric("FLOPs", f"{flops[idx]:.1f} %", f"{flops[idx] - 100:+.1f} %", delta_color="inverse")
 m[2].metric("parameters", f"{params_ratio:.1%}" if params_ratio is not None else "–",
             f"{(params_ratio - 1) * 100:+.1f} %" if params_ratio is not None else None, delta_color="inverse")
@@ -188,6 +193,26 @@ g2.markdown(f"**Accuracy vs FLOPs** · ◆ this threshold; dotted: unpruned ({ba
 g2.plotly_chart(tradeoff_curve(points, current=point, base=base, title="", label_base=False), key="p:curve", **CHART)
 st.markdown("**Channels per layer** · kept and removed at this threshold")
 st.plotly_chart(layer_widths(point.get("widths", {}), totals, title=""), key="p:widths", **CHART)
+
+with st.expander("Channel groups: which layers are cut together, and where a removed channel's constant goes"):
+    groups = groups_at(curve, point)
+    if not groups:
+        st.caption("This curve was computed before groups were recorded: evaluate it again to see them.")
+    else:
+        by_name = {g["name"]: g for g in groups}
+        names = list(by_name)  # model order, labels without counts: the options stay put as the threshold moves
+        seed("p:group", max(groups, key=lambda g: g["removed"])["name"], names)
+        group = by_name[st.selectbox("channel group", names, format_func=lambda n: by_name[n]["label"], key="p:group",
+                                     help="each group's channels are removed together, at the same indices")]
+        keep("p:group")
+        st.markdown(f"**{group['name']}**: {group['width']} channels, cut at the same indices in "
+                    f"{len(group['layers'])} layers, because of " + "; ".join(group["ties"]) + ".")
+        st.caption(f"This threshold removes {group['removed']} of them. A removed channel whose γ is 0 outputs a "
+                   "constant; each layer that read it gets that constant back as shown (the mean over training "
+                   "images where γ is not exactly 0), so removing it changes nothing.")
+        st.dataframe([{k: layer[k] for k in ("layer", "type", "role", "constant_goes")} for layer in group["layers"]],
+                     hide_index=True, width="stretch",
+                     column_config={"constant_goes": st.column_config.TextColumn("removed channel's constant goes")})
 
 # -- commit: a prune job ------------------------------------------------------------------------------------
 st.subheader("Commit")

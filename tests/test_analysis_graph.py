@@ -65,3 +65,12 @@ def test_is_depthwise_means_one_group_per_output_channel():
     assert is_depthwise(nn.Conv2d(8, 8, 3, groups=8))
     assert not is_depthwise(nn.Conv2d(8, 8, 3, groups=2)) and not is_depthwise(nn.Conv2d(8, 8, 3))
     assert not is_depthwise(nn.Conv2d(1, 1, 3, groups=1)) and not is_depthwise(nn.Linear(8, 8))
+
+
+def test_each_group_records_the_operations_that_tie_it():
+    residual = {g.name: g.ties for g in channel_groups(ResidualNet(), X)}
+    assert residual["conv0"].count("add") == 1 and "concat" not in residual["conv0"]
+    assert residual["conv1"] == ()  # conv1 → bn1 → conv2: a plain chain
+    cat = {g.name: g.ties for g in channel_groups(CatNet(), X)}
+    assert "concat" in cat["conv0"] and "concat" in cat["conv_b"] and "add" not in cat["conv_b"]
+    assert "add" not in cat["conv_c"]  # d1 + d2 add the readers' outputs, not these channels

@@ -109,14 +109,16 @@ def test_unpruned_plan_changes_nothing(name):
 @pytest.mark.parametrize("name", ["slimnet", "resnet20", pytest.param("densenet40", marks=pytest.mark.slow),
                                   pytest.param("mobilenetv2", marks=pytest.mark.slow)])
 def test_torch_pruning_group_prune_gives_the_same_model(name):
-    """Our per-layer cuts with indices from the dependency graph equal Torch-Pruning's own group.prune()."""
-    from slimcore.pruning.math.absorb import absorb
+    """Our per-layer cuts with indices from the dependency graph equal Torch-Pruning's own group.prune() (with the
+    compensation Torch-Pruning's per-channel layers can hold: act(β) into biases)."""
     from slimcore.analysis.graph import build_dependency_graph
+    from slimcore.pruning.math.absorb import absorb
+    from slimcore.pruning.math.compensate import BetaAbsorption
 
     model, structure = randomised(name)
     scores = RANKINGS.get("bn")().scores(model, structure.groups)
     sel = select(scores, float(np.quantile(np.concatenate(scores), 0.6)), 1)
-    ours = pruned_model(model, structure, sel.plan)
+    ours = pruned_model(model, structure, sel.plan, BetaAbsorption(structure.uses))
 
     theirs = __import__("copy").deepcopy(model).eval()
     absorb(theirs, structure.uses, structure.removed(sel.plan))

@@ -112,10 +112,11 @@ def test_a_point_is_what_preview_at_computes_and_the_table_has_a_row_per_point(t
     lines = out.splitlines()
     curve = get_curve(RunStore(runs), run_id, points=5)
     clamped = any(p["clamped"] for p in curve["points"])
-    assert code == 0 and lines[0].split() == ["threshold", "FLOPs", "params", "val", "acc"]
+    assert code == 0 and lines[0].split() == ["threshold", "FLOPs", "params", "val", "acc", "Δ", "output"]
     assert lines[1].endswith("(unpruned)") and lines[1].split()[:2] == ["-", "100.0%"]
     assert len(lines) == 2 + 5 + clamped
     for line, point in zip(lines[2:], curve["points"]):
         assert line.split()[0] == f"{point['threshold']:.4g}" and line.split()[3] == f"{point['accuracy']:.4f}"
+        assert line.split()[4] == f"{point['output_change']:.2e}"
     if clamped:
         assert lines[-1].startswith("clamped: the threshold would remove every channel of some layers; each keeps its 1")

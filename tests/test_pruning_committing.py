@@ -54,6 +54,9 @@ def test_commit_writes_files_a_prune_run_and_matches_the_preview(trained, tmp_pa
     model = load_pruned(tmp_path / "model.pt")
     assert evaluate(model, data.val)[1] == point["accuracy"]
     assert evaluate(model, data.test)[1] == report["accuracy"]
+    assert report["output_change"] == point["output_change"] > 0
+    locked = any(type(m).__name__ == "BiasMapConv2d" for m in model.modules())
+    assert report["compensation"] == {"method": "mean-input", "calibration_samples": 512, "input_size_locked": locked}
     assert stages and stages[-1].startswith("saved")
     with pytest.raises(StoreError, match="prune run"):
         get_curve(store, report["run_id"])

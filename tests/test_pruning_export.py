@@ -10,6 +10,7 @@ from torch import nn
 import slimcore
 from slimcore.pruning.export import describe_layers, export_onnx, save_pruned
 from slimcore.pruning.loader import PRUNED_FORMAT, PRUNED_VERSION, read_pruned
+from slimcore.pruning.math.bias_map import BiasMapConv2d
 
 from conftest import random_pruned as pruned
 
@@ -63,8 +64,12 @@ def test_the_file_records_every_layer_shape_and_plain_weights(tmp_path):
     layers = state["arch"]["modules"]
     for name, m in model.named_modules():
         if isinstance(m, nn.Conv2d):
-            assert layers[name] == {"type": "Conv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
-                                    "groups": m.groups, "bias": m.bias is not None}
+            conv = {"in_channels": m.in_channels, "out_channels": m.out_channels, "groups": m.groups,
+                    "bias": m.bias is not None}
+            if isinstance(m, BiasMapConv2d):  # a per-position compensation: its map's size is recorded too
+                assert layers[name] == {"type": "BiasMapConv2d", **conv, "map_size": list(m.bias_map.shape[-2:])}
+            else:
+                assert layers[name] == {"type": "Conv2d", **conv}
         elif isinstance(m, nn.BatchNorm2d):
             assert layers[name] == {"type": "BatchNorm2d", "num_features": m.num_features}
     assert layers == describe_layers(model) and set(layers) == {

@@ -83,8 +83,12 @@ def test_consumer_without_bn_gets_a_bias_only_when_needed():
     assert any(m.bias is not None for m in pruned.modules() if isinstance(m, nn.Conv2d))
 
 
-def test_padding_border_effect_is_confined_to_the_border():
-    """With zero padding, absorbed ≠ (γ = 0, β kept) only near the border: interior outputs agree exactly."""
+def test_padding_border_effect_is_confined_to_the_border_and_exact_compensation_removes_it():
+    """With zero padding, act(β) absorbed ≠ (γ = 0, β kept) only near the border: interior outputs agree exactly.
+    The exact compensation (the consumer's own response, per position) agrees everywhere."""
+    from slimcore.pruning.math.bias_map import BiasMapConv2d
+    from slimcore.pruning.math.compensate import BetaAbsorption
+
     torch.manual_seed(0)
     net = randomise(nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
                                   nn.Conv2d(4, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3)))
@@ -93,12 +97,16 @@ def test_padding_border_effect_is_confined_to_the_border():
     wrapped = nn.Sequential(net, nn.Conv2d(3, 2, 1)).eval()  # a final layer whose outputs are never pruned
     structure = analyse(wrapped, (1, 9, 9))
     plan = tuple((0, 2) if g.name == "0.0" else () for g in structure.groups)
-    pruned = pruned_model(wrapped, structure, plan)
+    absorbed = pruned_model(wrapped, structure, plan, BetaAbsorption(structure.uses))
+    exact = pruned_model(wrapped, structure, plan)
     reference = zero_gammas(wrapped, structure, plan)
     x = torch.randn(4, 1, 9, 9)
     with torch.no_grad():
-        diff = (pruned(x) - reference(x)).abs()
+        diff = (absorbed(x) - reference(x)).abs()
+        exact_diff = (exact(x) - reference(x)).abs()
     assert diff[..., 1:-1, 1:-1].max() < 1e-5 and diff.max() > 1e-4
+    assert exact_diff.max() < 1e-5
+    assert isinstance(exact.get_submodule("0.3"), BiasMapConv2d)  # the border needs a per-position bias
 
 
 # -- absorb() on hand-made uses: the shift by hand ----------------------------------------------------

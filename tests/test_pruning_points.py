@@ -70,3 +70,15 @@ def test_ordered_points_sort_by_threshold_and_channel_totals_prefer_the_curve_ba
 def test_ratio_is_none_when_a_side_is_missing_or_zero():
     assert ratio(3, 4) == 0.75 and ratio("1", "2") == 0.5
     assert ratio(3, 0) is None and ratio(None, 4) is None and ratio(3, None) is None and ratio("x", 2) is None
+
+
+def test_groups_at_a_point_count_what_it_removes_in_model_order():
+    from slimcore.pruning.points import groups_at
+
+    curve = {"groups": [{"name": "a", "width": 8, "bns": ["bn_a"], "ties": ["a plain chain: one conv"], "layers": []},
+                        {"name": "b", "width": 4, "bns": ["bn_b", "bn_c"], "ties": ["a residual stream: 2 adds"],
+                         "layers": []}]}
+    got = groups_at(curve, {"widths": {"bn_a": 7, "bn_b": 1, "bn_c": 1}})
+    assert [(g["name"], g["kept"], g["removed"]) for g in got] == [("a", 7, 1), ("b", 1, 3)]
+    assert got[1]["label"] == "b · 4 channels · a residual stream"
+    assert groups_at({}, {"widths": {}}) == []

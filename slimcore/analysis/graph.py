@@ -36,6 +36,19 @@ def _item_kind(dg, module: nn.Module, handler) -> str | None:
     return None
 
 
+def tie_of(op: object) -> str | None:
+    """What one of Torch-Pruning's weightless stand-ins in a group means for the channels: an add (a residual
+    stream), a concatenation, or a reshape (the flatten into a classifier); activations and pooling tie nothing."""
+    kind = type(op).__name__
+    if kind == "_ElementWiseOp" and "Add" in str(getattr(op, "_grad_fn", "")):
+        return "add"
+    if kind == "_ConcatOp":
+        return "concat"
+    if kind == "_ReshapeOp":
+        return "flatten"
+    return None
+
+
 def build_dependency_graph(model: nn.Module, example_input: torch.Tensor):
     """A Torch-Pruning DependencyGraph of `model` (traced with autograd, so it runs with gradients on)."""
     import torch_pruning as tp
@@ -74,10 +87,13 @@ def channel_groups(model: nn.Module, example_input: torch.Tensor) -> list[Channe
     for group in dg.get_all_groups(ignored_layers=[last], root_module_types=(nn.Conv2d, nn.Linear)):
         root = group[0].dep.target.module
         items: list[GroupItem] = []
+        ties: list[str] = []
         for item in group:
             module = item.dep.target.module
             if not isinstance(module, nn.Module) or module not in names:
-                continue  # Torch-Pruning's stand-ins for cat/add/reshape carry no weights
+                tie = tie_of(module)  # Torch-Pruning's stand-ins for cat/add/reshape carry no weights
+                ties += [tie] if tie else []
+                continue
             kind = _item_kind(dg, module, item.dep.handler)
             if kind is None:
                 if any(True for _ in module.parameters(recurse=False)):
@@ -89,5 +105,5 @@ def channel_groups(model: nn.Module, example_input: torch.Tensor) -> list[Channe
         if not any(it.kind == "bn" for it in items):
             continue  # no γ to rank (e.g. hidden units of a linear classifier): kept whole
         width = dg.get_pruner_of_module(root).get_out_channels(root)
-        groups.append(ChannelGroup(names[root], int(width), tuple(items)))
+        groups.append(ChannelGroup(names[root], int(width), tuple(items), tuple(sorted(ties))))
     return sorted(groups, key=lambda g: order[g.name])

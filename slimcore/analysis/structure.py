@@ -1,6 +1,7 @@
 """What pruning needs to know about a network once: its channel groups, constant consumers and layer shapes;
 and the models a plan yields from it: the physically pruned model (what the preview evaluates and commit
-exports) and the masked model (same shapes, removed weights zeroed), the test oracle the cut must equal."""
+exports) and the masked model (same shapes, removed weights zeroed), the test oracle the cut must equal. Both
+first give each consumer back what the removed channels contributed (`slimcore.pruning.math.compensate`)."""
 from __future__ import annotations
 
 import copy
@@ -10,10 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from slimcore.analysis.calibration import ExactBetaCompensation
 from slimcore.analysis.constants import constant_uses
 from slimcore.analysis.graph import channel_groups
 from slimcore.analysis.shapes import layer_shapes
-from slimcore.pruning.math.absorb import ConstantUse, absorb
+from slimcore.pruning.math.absorb import ConstantUse
 from slimcore.pruning.math.cut import cut, mask
 from slimcore.pruning.math.flops import LayerShape, network_macs
 from slimcore.pruning.math.groups import ChannelGroup, removed_per_module
@@ -46,6 +48,11 @@ class Structure:
     def empty_plan(self) -> Plan:
         return tuple(() for _ in self.groups)
 
+    @property
+    def consumers(self) -> list[str]:
+        """The layers that read a prunable channel as input (what compensation may change)."""
+        return sorted({it.module for g in self.groups for it in g.items if it.kind == "in"})
+
 
 def analyse(model: nn.Module, input_shape: tuple[int, int, int]) -> Structure:
     """Traces `model` (unchanged) for inputs of shape (C, H, W)."""
@@ -59,23 +66,24 @@ def analyse(model: nn.Module, input_shape: tuple[int, int, int]) -> Structure:
     )
 
 
-def absorbed_copy(model: nn.Module, structure: Structure, plan: Plan) -> tuple[nn.Module, dict]:
-    """A copy of `model` in eval mode with the plan's removed constants folded into their consumers."""
+def compensated_copy(model: nn.Module, structure: Structure, plan: Plan, compensation=None) -> tuple[nn.Module, dict]:
+    """A copy of `model` in eval mode whose consumers were given back what the plan's removed channels gave them."""
     work = copy.deepcopy(model).eval()
     removed = structure.removed(plan)
-    absorb(work, structure.uses, removed)
+    (compensation or ExactBetaCompensation(structure.input_shape)).apply(work, removed)
     return work, removed
 
 
-def masked_model(model: nn.Module, structure: Structure, plan: Plan) -> nn.Module:
-    """The oracle: absorbed, then every weight of a removed channel zeroed (same shapes as `model`)."""
-    work, removed = absorbed_copy(model, structure, plan)
+def masked_model(model: nn.Module, structure: Structure, plan: Plan, compensation=None) -> nn.Module:
+    """The oracle: compensated, then every weight of a removed channel zeroed (same shapes as `model`)."""
+    work, removed = compensated_copy(model, structure, plan, compensation)
     mask(work, removed)
     return work
 
 
-def pruned_model(model: nn.Module, structure: Structure, plan: Plan) -> nn.Module:
-    """The model of a plan: absorbed, then the removed channels cut out for real (previewed, then committed)."""
-    work, removed = absorbed_copy(model, structure, plan)
+def pruned_model(model: nn.Module, structure: Structure, plan: Plan, compensation=None) -> nn.Module:
+    """The model of a plan: compensated, then the removed channels cut out for real (previewed, then committed).
+    `compensation` defaults to exact act(β) (`ExactBetaCompensation`); a trained run passes its calibrated one."""
+    work, removed = compensated_copy(model, structure, plan, compensation)
     cut(work, removed)
     return work

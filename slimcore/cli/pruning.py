@@ -206,7 +206,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.json:
         print_json(curve)
         return 0
-    print(f"{'threshold':>10} {'FLOPs':>8} {'params':>10} {'val acc':>8}")
+    print(f"{'threshold':>10} {'FLOPs':>8} {'params':>10} {'val acc':>8} {'Δ output':>9}")
     print(_row(curve["base"]) + "  (unpruned)")
     for point in curve["points"]:
         print(_row(point))
@@ -223,8 +223,9 @@ def clamp_note(min_channels: int) -> str:
 
 def _row(p: dict) -> str:
     t = "-" if p["threshold"] is None else f"{p['threshold']:.4g}"
-    return (f"{t:>10} {p['flops_ratio']:>8.1%} {p['params']:>10,} {p['accuracy']:>8.4f}"
-            + ("  clamped" if p["clamped"] else ""))
+    change = p.get("output_change")
+    return (f"{t:>10} {p['flops_ratio']:>8.1%} {p['params']:>10,} {p['accuracy']:>8.4f} "
+            f"{'' if change is None else f'{change:.2e}':>9}" + ("  clamped" if p["clamped"] else ""))
 
 
 def cmd_prune(args: argparse.Namespace) -> int:

@@ -12,11 +12,12 @@ from slimcore.pruning.export import export_onnx, save_pruned
 from slimcore.pruning.finetune import FineTuneResult, finetune
 from slimcore.pruning.latency import latency_report
 from slimcore.pruning.loader import PRUNED_FORMAT
+from slimcore.pruning.math.bias_map import BiasMapConv2d
 from slimcore.pruning.math.plan import Selection, requested_threshold
 from slimcore.pruning.measure import DEFINITIONS, measure
 from slimcore.pruning.scoring import ranking_scores, selection_for
 from slimcore.pruning.settings import PruneSettings
-from slimcore.pruning.trained import TrainedRun, load_trained
+from slimcore.pruning.trained import CALIBRATION_SAMPLES, TrainedRun, load_trained
 from slimcore.store.files import read_json, write_json
 from slimcore.store.runs import RunStore
 from slimcore.training.evaluate import evaluate
@@ -165,7 +166,9 @@ def make_report(store: RunStore, run_id: str, prune_id: str, trained: TrainedRun
         "macs": point["macs"], "flops": point["flops"], "params": point["params"],
         "flops_ratio": point["flops_ratio"], "params_ratio": point["params"] / base["params"],
         "removed_channels": point["removed_channels"], "widths": point["widths"],
-        "before_finetune": cut.before,
+        "before_finetune": cut.before, "output_change": point.get("output_change"),
+        "compensation": {"method": trained.compensation.name, "calibration_samples": CALIBRATION_SAMPLES,
+                         "input_size_locked": any(isinstance(m, BiasMapConv2d) for m in cut.model.modules())},
         "finetune": {"epochs": ft.epochs, "lr": ft.lr, "schedule": ft.schedule, "status": tuned.status,
                      "message": tuned.message, "epochs_done": tuned.epochs},
         "base": {"macs": base["macs"], "flops": base["flops"], "params": base["params"],

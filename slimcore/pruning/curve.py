@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 
+from slimcore.analysis.explain import describe_groups
 from slimcore.errors import Stopped
 from slimcore.pruning.math.plan import check_min_channels, check_target, curve_targets, requested_threshold, select_flops
 from slimcore.pruning.math.rankings import RANKINGS
@@ -21,6 +22,9 @@ from slimcore.store.files import read_json, write_json
 from slimcore.store.runs import RunStore
 
 Progress = Callable[[int, int, str], None]
+# Bumped when what a point measures changes, so that curves stored by an older engine are computed again
+# (2: exact removal, output_change and the channel groups).
+CURVE_FORMAT = 2
 
 
 def artifact_name(settings: CurveSettings) -> str:
@@ -30,7 +34,8 @@ def artifact_name(settings: CurveSettings) -> str:
 def curve_key(store: RunStore, run_id: str, settings: CurveSettings) -> dict:
     """What a stored curve depends on: its settings, the run's checkpoint and (LeGR) the search it ranked with."""
     learned = stored_legr(store, run_id) if RANKINGS.get(settings.ranking).needs_search else None
-    return {"ranking": settings.ranking, "points": settings.points, "min_channels": settings.min_channels,
+    return {"format": CURVE_FORMAT, "ranking": settings.ranking, "points": settings.points,
+            "min_channels": settings.min_channels,
             **(checkpoint_key(store, run_id) or {}), "search_id": (learned or {}).get("search_id")}
 
 
@@ -88,6 +93,7 @@ def get_curve(store: RunStore, run_id: str, ranking: str = "bn", points: int = 5
         "run_id": run_id, "ranking": ranking, "min_channels": min_channels, "split": "val",
         "definitions": DEFINITIONS, "score_min": float(flat.min()), "score_max": float(flat.max()),
         "base": base, "points": out, "channel_scores": [float(v) for v in flat],
+        "groups": describe_groups(trained.model, trained.structure),
         "seconds": round(time.perf_counter() - started, 2), "cached": False,
     }
     name = artifact_name(settings)

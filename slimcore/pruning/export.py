@@ -9,6 +9,7 @@ from torch import nn
 
 from slimcore.errors import CheckpointError
 from slimcore.pruning.loader import PRUNED_FORMAT, PRUNED_VERSION
+from slimcore.pruning.math.bias_map import BiasMapConv2d
 from slimcore.store.checkpoints import save_checkpoint
 
 
@@ -19,6 +20,8 @@ def describe_layers(model: nn.Module) -> dict[str, dict]:
         if isinstance(m, nn.Conv2d):
             out[name] = {"type": "Conv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
                          "groups": m.groups, "bias": m.bias is not None}
+            if isinstance(m, BiasMapConv2d):  # a per-position compensation of removed inputs (border included)
+                out[name].update(type="BiasMapConv2d", map_size=list(m.bias_map.shape[-2:]))
         elif isinstance(m, nn.BatchNorm2d):
             out[name] = {"type": "BatchNorm2d", "num_features": m.num_features}
         elif isinstance(m, nn.Linear):

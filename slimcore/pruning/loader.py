@@ -36,9 +36,18 @@ def resize(model, modules: dict) -> None:
     import torch
     from torch import nn
 
+    from slimcore.pruning.math.bias_map import BiasMapConv2d, replace_module
+
     layers = dict(model.named_modules())
     for name, spec in modules.items():
         m = layers.get(name)
+        if isinstance(spec, dict) and spec.get("type") == "BiasMapConv2d" and type(m) is nn.Conv2d:
+            size = spec.get("map_size")
+            if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
+                raise CheckpointError(f"pruned model file: {name}.map_size must be two positive integers, got {size!r}.")
+            m = BiasMapConv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding,
+                              dilation=m.dilation, groups=m.groups, bias=m.bias is not None, map_size=tuple(size))
+            replace_module(model, name, m)
         if m is None or not isinstance(spec, dict) or spec.get("type") != type(m).__name__:
             raise CheckpointError(f"pruned model file: layer {name!r} ({spec.get('type') if isinstance(spec, dict) else spec}) "
                                   "does not exist in the base model; the file belongs to another architecture.")
@@ -49,6 +58,8 @@ def resize(model, modules: dict) -> None:
             m.in_channels, m.out_channels, m.groups = c_in, c_out, groups
             m.weight = nn.Parameter(torch.empty(c_out, c_in // groups, *m.kernel_size))
             m.bias = nn.Parameter(torch.empty(c_out)) if spec.get("bias") else None
+            if isinstance(m, BiasMapConv2d):
+                m.bias_map = torch.zeros(c_out, *m.bias_map.shape[-2:])
         elif isinstance(m, nn.BatchNorm2d):
             n = _int(spec, "num_features", name)
             m.num_features = n

@@ -71,3 +71,17 @@ def ratio(value: Any, reference: Any) -> float | None:
     except (TypeError, ValueError):
         return None
 
+
+
+def groups_at(curve: Mapping, point: Mapping) -> list[dict]:
+    """The curve's channel groups (`slimcore.analysis.explain`), in model order, with what this point removes from
+    each (`removed` and `kept` channels) and a `label` for a picker that does not change with the point."""
+    widths = point.get("widths") or {}
+    out = []
+    for group in curve.get("groups") or []:
+        kept = int(widths.get(group["bns"][0], group["width"])) if group.get("bns") else group["width"]
+        removed = group["width"] - kept
+        why = "; ".join(t.split(":")[0] for t in group.get("ties", []))
+        out.append({**group, "kept": kept, "removed": removed,
+                    "label": f"{group['name']} · {group['width']} channels · {why}"})
+    return out

@@ -61,7 +61,7 @@ def search_legr(store: RunStore, run_id: str, settings: LegrSettings | None = No
 
     def fitness(alpha: np.ndarray, kappa: np.ndarray) -> float:
         sel = select_flops(affine_scores(base, alpha, kappa), p.flops_ratio, structure.macs, p.min_channels)
-        pruned = pruned_model(model, structure, sel.plan)
+        pruned = pruned_model(model, structure, sel.plan, trained.compensation)
         train_steps(pruned, trained.data, trained.config, p.steps, p.lr, p.batch_size, p.seed)
         return evaluate(pruned, trained.data.val)[1]
 

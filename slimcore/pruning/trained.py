@@ -1,17 +1,21 @@
 """A trained run as pruning sees it: its model with the checkpoint's weights, its data splits and its structure."""
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from slimcore.data import DataSplits, load_dataset
 from slimcore.errors import CheckpointError, StoreError
 from slimcore.models import create_model
+from slimcore.analysis.calibration import mean_inputs
 from slimcore.analysis.structure import Structure, analyse
+from slimcore.pruning.math.compensate import MeanInputCompensation
 from slimcore.store.checkpoints import check_training_state, load_checkpoint
 from slimcore.store.runs import RunStore
 
@@ -35,6 +39,33 @@ class TrainedRun:
     def cache_key(self) -> dict:
         """What a cached result of this run depends on: the checkpoint it was computed from."""
         return {"checkpoint": str(self.checkpoint["path"]), "step": self.checkpoint["step"]}
+
+    @functools.cached_property
+    def compensation(self) -> MeanInputCompensation:
+        """What removed channels give back to their consumers, calibrated on the first CALIBRATION_SAMPLES
+        training images: exact for channels whose γ is 0, the least-squares best constant for the others."""
+        return MeanInputCompensation(mean_inputs(self.model, calibration_batches(self.data.train),
+                                                 self.structure.consumers))
+
+    def logits(self, split: str = "val") -> torch.Tensor:
+        """The unpruned model's logits on a split (computed once): what `output_change` compares a cut model with."""
+        from slimcore.training.evaluate import logits_and_labels
+
+        cache = self.__dict__.setdefault("_logits", {})
+        if split not in cache:
+            cache[split] = logits_and_labels(self.model, getattr(self.data, split))[0]
+        return cache[split]
+
+
+CALIBRATION_SAMPLES = 512
+
+
+def calibration_batches(dataset, samples: int = CALIBRATION_SAMPLES, batch_size: int = 256) -> list[torch.Tensor]:
+    """The inputs of the first `samples` items of `dataset`, in batches, as they are (no augmentation)."""
+    from slimcore.training.batches import iterate_batches, sequential_batches
+
+    n = min(samples, len(dataset))
+    return [x for x, _ in iterate_batches(dataset, sequential_batches(n, batch_size), torch.device("cpu"))]
 
 
 _CACHE: dict[tuple, TrainedRun] = {}

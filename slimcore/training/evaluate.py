@@ -35,3 +35,21 @@ def evaluate(model: nn.Module, dataset: Dataset, device: torch.device | str = "c
     if n == 0:
         return float("nan"), float("nan")
     return loss_sum / n, correct / n
+
+
+@torch.no_grad()
+def logits_and_labels(model: nn.Module, dataset: Dataset, device: torch.device | str = "cpu",
+                      batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every sample's logits (float32, on the CPU) and label, in order, with `model` in eval mode; its mode is
+    restored after. The same batches as `evaluate`, so an accuracy computed from them is the same number."""
+    was_training = model.training
+    model.eval()
+    device = torch.device(device)
+    outs, labels = [], []
+    for x, y in iterate_batches(dataset, sequential_batches(len(dataset), batch_size), device):
+        outs.append(model(x).float().cpu())
+        labels.append(y.cpu())
+    model.train(was_training)
+    if not outs:
+        return torch.zeros(0), torch.zeros(0, dtype=torch.long)
+    return torch.cat(outs), torch.cat(labels)

@@ -1,5 +1,5 @@
-"""Two ways to drop a plan's channels from an absorbed model: zero their weights (the masked preview model) or
-remove them for real with Torch-Pruning's layer functions. Both read the same (layer, kind, indices) lists."""
+"""Two ways to drop a plan's channels from a compensated model: zero their weights (the masked model, the tests'
+oracle) or remove them for real with Torch-Pruning's layer functions. Both read the same (layer, kind, indices)."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,6 +19,8 @@ def mask(model: nn.Module, removed: dict[tuple[str, str], np.ndarray]) -> None:
                 m.weight[index] = 0
                 if m.bias is not None:
                     m.bias[index] = 0
+                if getattr(m, "bias_map", None) is not None:
+                    m.bias_map[index] = 0
             elif kind == "in":
                 m.weight[:, index] = 0
 
@@ -42,3 +44,6 @@ def cut(model: nn.Module, removed: dict[tuple[str, str], np.ndarray]) -> None:
             (tp.prune_conv_out_channels if kind == "out" else tp.prune_conv_in_channels)(m, idxs)
         else:
             (tp.prune_linear_out_channels if kind == "out" else tp.prune_linear_in_channels)(m, idxs)
+        if kind in ("out", "dw") and getattr(m, "bias_map", None) is not None:
+            keep = torch.as_tensor(sorted(set(range(m.bias_map.shape[0])) - set(idxs)), dtype=torch.long)
+            m.bias_map = m.bias_map[keep].clone()  # Torch-Pruning cuts weight and bias; the map is ours

@@ -23,6 +23,10 @@ class ChannelGroup:
     name: str  # the root module, whose output channels index the group
     width: int
     items: tuple[GroupItem, ...]
+    # Why the layers are tied, from the operations the dependency graph crossed: "add" (a residual add, once per
+    # add), "concat" (a slice of a concatenation), "flatten" (flattened into a linear layer); depthwise convs show
+    # as items of kind "dw".
+    ties: tuple[str, ...] = ()
 
     @property
     def bns(self) -> list[str]:
