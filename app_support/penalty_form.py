@@ -65,12 +65,12 @@ def lam_input(penalty: str, key: str = "t:lam") -> float:
     return float(value)
 
 
-def step_caption(penalty: str, params: dict[str, Any], lam: float, lr: float) -> str | None:
-    """'proximal step t = λ·lr = …' for an elementwise penalty in proximal mode, else None."""
+def step_caption(penalty: str, params: dict[str, Any], lam: float, lr: float, momentum: float) -> str | None:
+    """'proximal step t = λ·lr / (1 − β) = …' for an elementwise penalty in proximal mode, else None."""
     if not issubclass(PENALTIES.get(penalty), GammaPenalty) or params.get("mode") != "proximal":
         return None
-    return (f"proximal step t = λ·lr = {lam * lr:g} at the start (the schedule lowers lr); the Learn page "
-            f"shows what a step of this size does to γ")
+    return (f"proximal step t = λ·lr / (1 − momentum) = {lam * lr / (1 - momentum):g} at the start (the schedule "
+            f"lowers lr); the Learn page shows what a step of this size does to γ")
 
 
 def keyboard_step(value: Any) -> float:

@@ -19,3 +19,9 @@ def seed(key: str, default: Any, options: Sequence | None = None) -> None:
 def keep(key: str) -> None:
     """After the widget: remember its value outside widget state."""
     st.session_state[_PREFIX + key] = st.session_state[key]
+
+
+def put(key: str, value: Any) -> None:
+    """Sets a widget's value from code (a callback, before the widget is drawn), and its kept copy."""
+    st.session_state[key] = value
+    st.session_state[_PREFIX + key] = value

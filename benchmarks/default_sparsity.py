@@ -19,7 +19,7 @@ from slimcore.training import Trainer, evaluate  # noqa: E402
 from slimcore.training.snapshots import sparsity_figures  # noqa: E402
 
 DEFAULT = TrainConfig()
-SETTINGS = [("none", 0.0, {}), *[(DEFAULT.penalty, lam, DEFAULT.penalty_params) for lam in (1e-2, 3e-2, DEFAULT.lam)]]
+SETTINGS = [("none", 0.0, {}), *[(DEFAULT.penalty, lam, DEFAULT.penalty_params) for lam in (5e-3, DEFAULT.lam, 1.5e-2)]]
 
 
 def main() -> None:

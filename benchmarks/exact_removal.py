@@ -44,9 +44,9 @@ from slimcore.training.evaluate import logits_and_labels  # noqa: E402
 
 RUNS = {
     "slimnet (mnist5k, the default run)": TrainConfig(label="bench-exact"),
-    "resnet20 (digits)": TrainConfig(model="resnet20", dataset="digits", epochs=10, lam=0.25, label="bench-exact"),
-    "densenet40 (digits)": TrainConfig(model="densenet40", dataset="digits", epochs=6, lam=0.25, label="bench-exact"),
-    "mobilenetv2 (digits)": TrainConfig(model="mobilenetv2", dataset="digits", epochs=10, lam=0.25, label="bench-exact"),
+    "resnet20 (digits)": TrainConfig(model="resnet20", dataset="digits", epochs=10, lam=0.025, label="bench-exact"),
+    "densenet40 (digits)": TrainConfig(model="densenet40", dataset="digits", epochs=6, label="bench-exact"),
+    "mobilenetv2 (digits)": TrainConfig(model="mobilenetv2", dataset="digits", epochs=10, label="bench-exact"),
 }
 REMOVED = (0.3, 0.5, 0.7)
 METHODS = ("mean-input", "exact act(β)", "act(β) absorbed", "cut outright", "TP BNScalePruner")

@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python benchmarks/prune_vs_torch_pruning.py
 Trains slimnet on mnist5k with an ℓ1 penalty on γ once, then removes 30 / 50 / 70 % of the FLOPs with
-  - ours: global |γ| threshold, removed channels' constants absorbed (the model `slimcore prune` writes),
-  - ours without absorption (the same channels cut outright), to show what absorption buys,
+  - ours: global |γ| threshold, exact removal (each consumer's response to the removed channels' mean input,
+    calibrated on training images: the model `slimcore prune` writes),
+  - ours cut outright (the same channels, nothing given back), to show what the compensation buys,
   - Torch-Pruning BNScalePruner, global pruning, its default importance (|γ| normalised by each group's mean)
     and with raw |γ| (normalizer=None), its pruning ratio bisected to the largest that meets the FLOPs budget.
 Writes benchmarks/results/prune_vs_torch_pruning.md.
@@ -71,7 +72,7 @@ def main() -> None:
         rows = []
         for removed in REMOVED:
             sel = select_flops(scores, 1 - removed, st.macs)
-            ours = pruned_model(model, st, sel.plan)
+            ours = pruned_model(model, st, sel.plan, trained.compensation)
             budget = counted_flops(ours, shape)
             outright = copy.deepcopy(model).eval()
             cut(outright, st.removed(sel.plan))
@@ -87,7 +88,7 @@ def main() -> None:
         f"unpruned test accuracy {base_acc:.4f}, {near_zero:.1%} of |γ| < 1e-2. Test accuracy (500 images) right after "
         "pruning, no fine-tuning; in brackets the FLOPs kept, counted by `torch.utils.flop_counter`. Torch-Pruning's "
         "pruning ratio is bisected to the largest whose model fits in our model's FLOPs.\n\n"
-        "| FLOPs removed | ours (absorbed) | ours, cut outright | TP BNScalePruner (default, mean-normalised) "
+        "| FLOPs removed | ours (exact removal) | ours, cut outright | TP BNScalePruner (default, mean-normalised) "
         "| TP BNScalePruner (raw abs γ) |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
     write_result("prune_vs_torch_pruning.md", "Accuracy after pruning at matched FLOPs: slimcore vs Torch-Pruning",

@@ -9,7 +9,7 @@ from app_support.live import run_feed
 from slimcore.jobs.follow import format_seconds
 from app_support.penalty_form import lam_input, penalty_inputs, step_caption
 from app_support.runs import age, pick_run, set_url_run, url_run
-from app_support.state import keep, seed
+from app_support.state import keep, put, seed
 from app_support.store import devices, get_store
 from slimcore import jobs
 from slimcore.config import TrainConfig
@@ -17,6 +17,7 @@ from slimcore.data import DATASETS
 from slimcore.errors import ConfigError, SlimcoreError
 from slimcore.models import MODELS
 from slimcore.penalties import PENALTIES
+from slimcore.recipes import RECIPES
 from slimcore.store.schema import ACTIVE_STATUSES
 from slimcore.viz import gamma_heatmap, gamma_histogram, layer_gamma, training_curves
 
@@ -34,8 +35,36 @@ current = url_run(store) or (runs[0]["id"] if runs else None)
 run = jobs.view(store, current) if current else None
 active = bool(run and run["status"] in ACTIVE_STATUSES)
 
+NO_RECIPE = "(none: the studio's defaults)"
+
+
+def apply_recipe() -> None:
+    """Puts the chosen paper's set-up into the form's widgets (each can still be changed)."""
+    name = st.session_state["t:recipe"]
+    train = {**DEFAULTS.to_dict(), **(RECIPES.get(name).train if name != NO_RECIPE else {})}
+    for key, field in (("t:dataset", "dataset"), ("t:model", "model"), ("t:penalty", "penalty"),
+                       ("t:epochs", "epochs"), ("t:lr", "lr"), ("t:batch", "batch_size")):
+        put(key, train[field])
+    put("t:lam", train["lam"] if name != NO_RECIPE else PENALTIES.get(train["penalty"]).default_lam)
+    st.session_state["t:lam:placed"] = None  # a λ the recipe set is the user's choice, not a default to replace
+    for param, value in train.get("penalty_params", {}).items():
+        put(f"t:pp:{train['penalty']}:{param}", value)
+
+
 # -- settings ---------------------------------------------------------------------------------------------
 with st.expander("Settings of a new run", expanded=not active):
+    recipes = [NO_RECIPE, *RECIPES.names()]
+    seed("t:recipe", NO_RECIPE, recipes)
+    recipe_name = st.selectbox("start from a paper's recipe", recipes, key="t:recipe", on_change=apply_recipe,
+                               help="fills in the paper's published set-up (model, data, penalty, λ, schedule); "
+                                    "every field can still be changed")
+    keep("t:recipe")
+    recipe = RECIPES.get(recipe_name) if recipe_name != NO_RECIPE else None
+    if recipe is not None:
+        st.caption(f"**{recipe.paper}**. Then: {recipe.prune}. Reported: {recipe.reported} ({recipe.source}). "
+                   f"Momentum {recipe.train.get('momentum', DEFAULTS.momentum)}, weight decay "
+                   f"{recipe.train.get('weight_decay', DEFAULTS.weight_decay)}, schedule "
+                   f"{recipe.train.get('schedule', DEFAULTS.schedule)} come with it.")
     c1, c2, c3 = st.columns(3)
     with c1:
         names = DATASETS.names()
@@ -76,7 +105,7 @@ with st.expander("Settings of a new run", expanded=not active):
         seed("t:lr", DEFAULTS.lr)
         lr = st.number_input("learning rate", key="t:lr", format="%g", step=0.01)
         keep("t:lr")
-        if (caption := step_caption(penalty, penalty_params, lam, lr)) is not None:
+        if (caption := step_caption(penalty, penalty_params, lam, lr, (recipe.train if recipe else {}).get("momentum", DEFAULTS.momentum))) is not None:
             st.caption(caption)
         seed("t:batch", DEFAULTS.batch_size)
         batch_size = st.number_input("batch size", key="t:batch", step=16)
@@ -84,10 +113,13 @@ with st.expander("Settings of a new run", expanded=not active):
     if st.button("Start training", type="primary", key="t:start", disabled=active,
                  help="a run is active; stop it first" if active else None):
         try:
+            extra = {k: recipe.train[k] for k in ("momentum", "weight_decay", "schedule")
+                     if recipe is not None and k in recipe.train}
             config = DEFAULTS.replace(dataset=dataset, data_root=data_root.strip() or None, model=model,
                                       penalty=penalty, lam=float(lam),
                                       penalty_params=penalty_params, epochs=int(epochs), lr=float(lr),
-                                      batch_size=int(batch_size), device=device)
+                                      batch_size=int(batch_size), device=device,
+                                      label=f"recipe {recipe.name}" if recipe is not None else "", **extra)
         except ConfigError as e:
             st.error(f"Not started: {e}")
         else:

@@ -206,10 +206,12 @@ with st.expander("Channel groups: which layers are cut together, and where a rem
                                      help="each group's channels are removed together, at the same indices")]
         keep("p:group")
         st.markdown(f"**{group['name']}**: {group['width']} channels, cut at the same indices in "
-                    f"{len(group['layers'])} layers, because of " + "; ".join(group["ties"]) + ".")
+                    f"{len(group['layers'])} layers. Why they are tied: " + "; ".join(group["ties"]) + ".")
         st.caption(f"This threshold removes {group['removed']} of them. A removed channel whose γ is 0 outputs a "
-                   "constant; each layer that read it gets that constant back as shown (the mean over training "
-                   "images where γ is not exactly 0), so removing it changes nothing.")
+                   "constant (for the others: their mean output over 512 training images). Each layer that read "
+                   "it gets its own response to that constant back, in its bias; where its kernel also reads zero "
+                   "padding, the response differs at the border and goes into a per-position map. So removing a "
+                   "zero-γ channel changes nothing.")
         st.dataframe([{k: layer[k] for k in ("layer", "type", "role", "constant_goes")} for layer in group["layers"]],
                      hide_index=True, width="stretch",
                      column_config={"constant_goes": st.column_config.TextColumn("removed channel's constant goes")})

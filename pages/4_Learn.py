@@ -16,8 +16,10 @@ st.title("Learn: what a penalty does to γ")
 st.markdown(
     "Every penalty adds λ·Σ R(γ) over the BatchNorm scales to the loss. With **proximal** steps the optimizer "
     "first takes its usual step, then replaces each γ by prox(γ) = argmin_y ½(y − γ)² + t·R(y) with "
-    "**t = λ·lr**: every γ inside the dead zone becomes exactly 0, the others shrink. The shape of R decides "
-    "who is pushed and how hard."
+    "**t = λ·lr / (1 − β)**, β the SGD momentum (0.9 by default; t = λ·lr without momentum): every γ inside the "
+    "dead zone becomes exactly 0, the others shrink. The 1/(1 − β) makes the run minimise L + λ·R, the objective "
+    "λ names, at the pace of a subgradient step through the momentum. The shape of R decides who is pushed and "
+    "how hard."
 )
 
 STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
@@ -52,7 +54,8 @@ seed("l:shown", default_shown)
 shown = c1.multiselect("penalties", names, key="l:shown")
 keep("l:shown")
 seed("l:t", 0.3, STEPS)
-t = c2.select_slider("t = λ·lr", STEPS, key="l:t", help="the prox step: penalty weight times learning rate")
+t = c2.select_slider("t = λ·lr / (1 − β)", STEPS, key="l:t",
+                     help="the prox step: penalty weight times learning rate, over one minus the momentum")
 keep("l:t")
 
 formula = [(name, p) for name in shown for p in PENALTIES.get(name).parameters if p.in_formula]

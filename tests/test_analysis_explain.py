@@ -45,7 +45,7 @@ def test_the_constant_goes_where_compensation_puts_it():
     padded, pointwise = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 1)
     assert "per-position map" in constant_goes(padded, "in")
     assert "per-position" not in constant_goes(pointwise, "in") and "bias" in constant_goes(pointwise, "in")
-    assert "bias" in constant_goes(nn.Linear(4, 2), "in") and constant_goes(padded, "out") == "—"
+    assert constant_goes(nn.Linear(4, 2), "in") == "bias" and constant_goes(padded, "out") == "—"
     assert layer_type(padded) == "Conv2d 3×3 · padding 1" and layer_type(pointwise) == "Conv2d 1×1"
 
 

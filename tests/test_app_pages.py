@@ -272,7 +272,7 @@ def test_learn_page_plots_penalties_and_reacts_to_parameters(runs_dir):
     assert {"ℓp, p=0.75", "Tℓ1, a=5"} <= {m.label for m in at.metric}
     table = at.dataframe[0].value
     assert set(table["penalty"]) == {"none", "l1", "lp", "tl1", "ista", "tpp"}
-    assert table[(table.penalty == "ista") & (table.parameter == "lam")]["default"].tolist() == ["0.05"]
+    assert table[(table.penalty == "ista") & (table.parameter == "lam")]["default"].tolist() == ["0.03"]
     at.multiselect(key="l:shown").set_value([]).run()
     assert any("at least one" in i.value for i in at.info)
 
@@ -411,3 +411,28 @@ def test_runs_page_overlays_stored_tradeoff_curves_and_evaluates_a_pruned_model(
     at.file_uploader[0].set_value(("model.pt", model_pt.read_bytes(), "application/octet-stream")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert {m.label: m.value for m in at.metric}["test accuracy"] == f"{report['accuracy']:.2%}"
+
+
+def test_train_page_recipe_fills_the_form_and_the_run_keeps_its_schedule(runs_dir):
+    from slimcore import jobs
+    from slimcore.store import RunStore
+
+    at = page("pages/1_Train.py").run()
+    at.selectbox(key="t:recipe").set_value("slimming-vgg19-cifar10").run()
+    assert not at.exception
+    assert (at.selectbox(key="t:model").value, at.selectbox(key="t:dataset").value,
+            at.selectbox(key="t:penalty").value) == ("vgg19", "cifar10", "l1")
+    assert (at.number_input(key="t:lam").value, at.number_input(key="t:epochs").value,
+            at.number_input(key="t:lr").value) == (1e-4, 160, 0.1)
+    assert at.selectbox(key="t:pp:l1:mode").value == "subgradient"
+    assert any("93.66 %" in c.value for c in at.caption)
+    at.selectbox(key="t:dataset").set_value("digits").run()  # here: the 8×8 digits, one epoch
+    at.number_input(key="t:epochs").set_value(1).run()
+    at.button(key="t:start").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    store = RunStore(runs_dir)
+    [run] = store.list_runs()
+    jobs.stop(store, run["id"])
+    cfg = run["config"]
+    assert (cfg["model"], cfg["lam"], cfg["schedule"], cfg["weight_decay"], cfg["label"]) == (
+        "vgg19", 1e-4, "step", 1e-4, "recipe slimming-vgg19-cifar10")

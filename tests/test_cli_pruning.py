@@ -32,8 +32,8 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
     (["prune", "RUN"], "give exactly one of a threshold"),
     (["prune", "RUN", "--flops-ratio", "1.5"], "flops ratio must be in (0, 1] (the share of FLOPs to keep, 1 = unpruned), got 1.5."),
     (["prune", "RUN", "--flops-ratio", "0"], "flops ratio must be in (0, 1] (the share of FLOPs to keep, 1 = unpruned), got 0.0."),
-    (["prune", "RUN", "--threshold", "0.1", "--ranking", "gamma"], "unknown ranking 'gamma'. Valid rankings: bn, l1norm, legr."),
-    (["preview", "RUN", "--ranking", "nope", "--json"], "unknown ranking 'nope'. Valid rankings: bn, l1norm, legr."),
+    (["prune", "RUN", "--threshold", "0.1", "--ranking", "gamma"], "unknown ranking 'gamma'. Valid rankings: bn, bn-mean, bn-sum, l1norm, legr, tpp."),
+    (["preview", "RUN", "--ranking", "nope", "--json"], "unknown ranking 'nope'. Valid rankings: bn, bn-mean, bn-sum, l1norm, legr, tpp."),
     (["preview", "RUN", "--points", "0"], "points must be an integer in 1..1000, got 0."),
     (["rank", "RUN", "--population", "3"], "apply to --ranking legr only"),
     (["prune", "missing-run", "--threshold", "0.1"], "no run 'missing-run' in"),
@@ -120,3 +120,25 @@ def test_a_point_is_what_preview_at_computes_and_the_table_has_a_row_per_point(t
         assert line.split()[4] == f"{point['output_change']:.2e}"
     if clamped:
         assert lines[-1].startswith("clamped: the threshold would remove every channel of some layers; each keeps its 1")
+
+
+def test_the_tpp_ranking_has_a_point_that_removes_exactly_what_tpp_chose(runs_dir, capsys):
+    """On a TPP run, `preview --ranking tpp --json` has a point whose widths are each layer's size minus the
+    filters TPP chose; on any other run the ranking is refused in one line."""
+    from slimcore.pruning.trained import load_trained
+
+    assert main(["train", "--model", "slimnet", "--dataset", "digits", "--penalty", "tpp", "--epochs", "2",
+                 "--runs-dir", str(runs_dir), "--json"]) == 0
+    store = RunStore(runs_dir)
+    run_id = store.list_runs()[0]["id"]
+    capsys.readouterr()
+    code, out, _ = run_cli(capsys, "preview", run_id, "--ranking", "tpp", "--points", "5", "--json",
+                           "--runs-dir", str(runs_dir))
+    assert code == 0
+    trained = load_trained(store, run_id)
+    state = trained.penalty_state
+    want = {state["bn_of"][conv]: int(keep.sum()) for conv, keep in state["masks"].items()}
+    [landmark] = [p for p in json.loads(out)["points"] if p.get("landmark")]
+    assert {bn: landmark["widths"][bn] for bn in want} == want
+    assert all(landmark["widths"][bn] == n for bn, n in trained.structure.bn_sizes.items() if bn not in want)
+    assert landmark["removed_channels"] == sum(int((~k).sum()) for k in state["masks"].values()) > 0

@@ -54,7 +54,7 @@ def test_bad_penalty_parameter_is_reported():
 
 def test_default_config_trains_as_before_tl1_proximal():
     cfg = TrainConfig()
-    assert (cfg.penalty, cfg.lam, cfg.penalty_params) == ("tl1", 0.1, {"a": 1.0, "mode": "proximal"})
+    assert (cfg.penalty, cfg.lam, cfg.penalty_params) == ("tl1", 0.01, {"a": 1.0, "mode": "proximal"})
 
 
 @pytest.mark.parametrize("penalty", PENALTIES.names())

@@ -56,3 +56,16 @@ def test_the_permutation_ignores_torch_global_random_state():
 def test_input_shape_is_channels_and_the_square_size():
     splits = DataSplits("x", [], [], [], num_classes=3, in_channels=2, image_size=5, class_names=["a", "b", "c"])
     assert splits.input_shape == (2, 5, 5) and splits.augment is None
+
+
+def test_hold_out_takes_the_last_share_of_train_and_leaves_the_rest():
+    from torch.utils.data import TensorDataset
+
+    from slimcore.data.splits import DataSplits, hold_out
+
+    train = TensorDataset(torch.arange(20).float(), torch.arange(20))
+    data = DataSplits("d", train, train, train, 2, 1, 1, ["a", "b"])
+    rest, held = hold_out(data, 0.15)
+    assert list(held.indices) == [17, 18, 19] and list(rest.train.indices) == list(range(17))
+    assert rest.val is data.val and rest.test is data.test and rest.num_classes == 2
+    assert len(hold_out(data, 0.999)[0].train) == 1  # both sides keep at least one item

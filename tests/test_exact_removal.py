@@ -93,7 +93,7 @@ def test_the_exact_cut_runs_the_same_under_onnxruntime(name, tmp_path):
 def sparse_run(tmp_path_factory):
     """(runs folder, run id): slimnet on the digits with Tℓ1 strong enough that most γ are exactly 0."""
     runs = tmp_path_factory.mktemp("sparse") / "runs"
-    code = main(["train", "--model", "slimnet", "--dataset", "digits", "--lam", "0.25", "--epochs", "6",
+    code = main(["train", "--model", "slimnet", "--dataset", "digits", "--lam", "0.025", "--epochs", "6",
                  "--runs-dir", str(runs), "--json"])
     assert code == 0
     store = RunStore(runs)

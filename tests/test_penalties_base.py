@@ -58,8 +58,8 @@ def test_params_are_json_and_rebuild_the_same_penalty(name):
     assert get(name, **json.loads(json.dumps(params))).params() == params
 
 
-DEFAULTS = {"none": (0.0, None), "l1": (0.1, "proximal"), "lp": (0.1, "proximal"), "tl1": (0.1, "proximal"),
-            "ista": (0.05, "proximal"), "tpp": (0.1, "subgradient")}
+DEFAULTS = {"none": (0.0, None), "l1": (0.01, "proximal"), "lp": (0.01, "proximal"), "tl1": (0.01, "proximal"),
+            "ista": (0.03, "proximal"), "tpp": (0.3, "subgradient")}
 
 
 @pytest.mark.parametrize("name", sorted(DEFAULTS))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from slimcore.penalties import bn_layers, get
 
@@ -103,3 +104,71 @@ def test_zero_lam_changes_nothing_and_a_frozen_gamma_is_left_alone(mode):
         assert not torch.equal(model.features[4].weight.grad, live)
     else:
         assert int((model.features[4].weight == 0).sum()) > 0
+
+
+# -- proximal mode minimises the objective it names -----------------------------------------------------------
+class OneGamma(nn.Module):
+    """Logits (γ·x̂, −γ·x̂) of one BN channel: the training loss depends on γ alone (β is added and taken off)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (self.bn(x) - self.bn.bias.view(1, -1, 1, 1)).flatten(1)
+        return torch.cat([z, -z], 1)
+
+
+def one_gamma_problem(n: int = 256):
+    """Full-batch data whose loss L(γ) is smooth and convex, and L(γ) itself, computed independently."""
+    from torch.utils.data import TensorDataset
+
+    from slimcore.data.splits import DataSplits
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 1, 1, 1, generator=g)
+    y = ((x.flatten() + 0.8 * torch.randn(n, generator=g)) < 0).long()  # class 0 where x is large
+    data = DataSplits("one-gamma", TensorDataset(x, y), TensorDataset(x, y), TensorDataset(x, y), 2, 1, 1, ["a", "b"])
+    x_hat = ((x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-5)).flatten().double()
+
+    def loss(gammas: torch.Tensor) -> torch.Tensor:  # L at many γ at once
+        z = gammas[:, None] * x_hat[None, :]
+        logits = torch.stack([z, -z], -1)
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, 2), y.repeat(len(gammas)),
+                                                 reduction="none").view(len(gammas), n).mean(1)
+    return data, loss
+
+
+def trained_gamma(data, penalty: str, lam: float, params: dict) -> float:
+    from slimcore.config import TrainConfig
+    from slimcore.training import Trainer
+
+    config = TrainConfig(epochs=400, batch_size=len(data.train), penalty=penalty, lam=lam,
+                         penalty_params={**params, "mode": "proximal"}, snapshot_every=10_000)
+    # The defaults: momentum and weight decay used to bias λ; the cosine schedule settles a nonconvex prox,
+    # which can cycle under heavy-ball momentum at a constant learning rate.
+    assert (config.momentum, config.weight_decay, config.lr, config.schedule) == (0.9, 1e-4, 0.05, "cosine")
+    trainer = Trainer(config, data=data, model=OneGamma())
+    status, message = trainer.fit()
+    assert status == "finished", message
+    return float(trainer.model.bn.weight.detach())
+
+
+@pytest.mark.parametrize("name,params", [("l1", {}), ("lp", {"p": 0.5}), ("tl1", {"a": 1.0})])
+def test_proximal_training_converges_to_the_minimiser_of_loss_plus_lam_penalty(name, params):
+    data, loss = one_gamma_problem()
+    grid = torch.linspace(-4, 4, 160_001, dtype=torch.float64)
+    losses = loss(grid)
+    slope = float((loss(torch.tensor([1e-4], dtype=torch.float64)) - loss(torch.tensor([-1e-4], dtype=torch.float64)))
+                  / 2e-4)
+    lam = 0.3 * abs(slope)  # small enough that the minimiser is not 0
+    penalty = get(name, lam=lam, **params)
+
+    def minimiser(weight: float) -> float:
+        objective = losses + weight * penalty.value(grid) / lam
+        return float(grid[objective.argmin()])
+
+    want, biased = minimiser(lam), minimiser(0.1 * lam)
+    assert abs(want) > 0.05 and abs(want - biased) > 0.05
+    got = trained_gamma(data, name, lam, params)
+    assert got == pytest.approx(want, abs=2e-3), (got, want, biased)

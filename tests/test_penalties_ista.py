@@ -69,17 +69,28 @@ def test_rescaling_untraceable_model_is_config_error_but_alpha_one_works():
     assert pen.rescaled == {}
 
 
-def test_ista_rho_per_layer_proportional_to_conv_macs():
+def test_ista_rho_is_each_channels_cost_as_ye_et_al_code_computes_it():
+    """(map H·W + producing filter k²·c_in + consumer weights k'²·c_out') / input pixels, on 8×8 inputs."""
     model = make(PlainNet)
     pen = get("ista", lam=1e-3)
     pen.setup(model, context(shape=(2, 3, 8, 8)))
-    # k_h·k_w·C_in·C_out·H·W: 9·3·8·64, 9·8·16·64, and after the 2×2 pool 9·16·16·16
-    macs = {"features.1": 9 * 3 * 8 * 64, "features.4": 9 * 8 * 16 * 64, "features.8": 9 * 16 * 16 * 16}
-    mean = sum(macs.values()) / 3
-    assert pen.rho_layers.keys() == macs.keys()
-    for name, m in macs.items():
-        assert math.isclose(pen.rho_layers[name], 1e-3 * m / mean, rel_tol=1e-12)
-    assert math.isclose(sum(pen.rho_layers.values()) / 3, 1e-3, rel_tol=1e-12)
+    cost = {"features.1": (64 + 9 * 3 + 9 * 16) / 64,  # 8×8 map, conv 3→8, read by conv 8→16
+            "features.4": (64 + 9 * 8 + 9 * 16) / 64,  # read by the conv after the 2×2 pool
+            "features.8": (16 + 9 * 16 + 10) / 64}  # 4×4 map, read by the linear (one feature per channel)
+    assert pen.rho_layers.keys() == cost.keys()
+    for name, c in cost.items():
+        assert len(pen.rho_layers[name]) == dict(model.named_modules())[name].num_features
+        assert all(math.isclose(v, 1e-3 * c, rel_tol=1e-12) for v in pen.rho_layers[name]), name
+
+
+def test_ista_tied_channels_share_one_cost_and_count_every_consumer():
+    from conftest import ResidualNet
+
+    model = make(ResidualNet)
+    pen = get("ista", lam=1.0)
+    pen.setup(model, context())
+    assert pen.rho_layers["bn0"] == pen.rho_layers["bn2"]  # one residual stream: the same channels
+    assert min(pen.rho_layers["bn0"]) > min(pen.rho_layers["bn1"])  # two producers and two readers
 
 
 def test_ista_optimizer_groups():
@@ -107,8 +118,9 @@ def test_ista_after_step_soft_thresholds_with_mu_rho_l():
     pen.after_backward(model, ctx)
     pen.after_step(model, ctx)
     for name, bn in bn_layers(model):
-        expected = soft_threshold(before[f"{name}.weight"], 0.02 * pen.rho_layers[name])
-        assert torch.allclose(bn.weight.detach(), expected, rtol=0, atol=1e-7)
+        for c, rho in enumerate(pen.rho_layers[name]):  # each channel by its own cost
+            expected = soft_threshold(before[f"{name}.weight"][c:c + 1], 0.02 * rho)
+            assert torch.allclose(bn.weight.detach()[c:c + 1], expected, rtol=0, atol=1e-7)
 
 
 def test_ista_training_reaches_exact_zeros_and_other_weights_use_sgd():

@@ -143,7 +143,7 @@ def test_cli_penalty_flags_are_the_union_of_the_declared_parameter_names():
     flags = {"--" + n.replace("_", "-") for n in declared}
     # the names users script against
     assert {"--p", "--a", "--mode", "--alpha", "--gamma-lr", "--rho", "--ratio", "--lam-step", "--lam-every",
-            "--lam-max"} == flags
+            "--lam-max", "--gram-weight"} == flags
     assert flags <= _train_flags()
 
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from slimcore.penalties import get
+from slimcore.penalties.tpp import pruned_count
 
 from conftest import PlainNet, backward_once, context, make, randomize_bn
 from conftest import through_torch_save as _through_torch_save
@@ -26,10 +27,30 @@ def test_tpp_masks_drop_the_smallest_l1_filters():
     modules = dict(model.named_modules())
     for conv, keep in pen.masks.items():
         w = modules[conv].weight.detach().flatten(1).abs().sum(1)
-        n_pruned = math.floor(0.3 * w.numel())
-        assert int((~keep).sum()) == n_pruned and keep.dtype == torch.bool
+        assert int((~keep).sum()) == math.ceil(0.3 * w.numel()) and keep.dtype == torch.bool
         assert w[~keep].max() <= w[keep].min()
     assert set(pen.bn_masks) == {"features.1", "features.4", "features.8"}
+
+
+def test_tpp_chooses_the_ceiling_of_ratio_n_and_never_a_whole_layer():
+    assert [pruned_count(0.3, 10), pruned_count(0.31, 10), pruned_count(0.5, 7)] == [3, 4, 4]
+    assert pruned_count(0.99, 16) == 15 and pruned_count(0.999, 400) == 398  # int(0.995·n), TPP's cap
+
+
+def test_tpp_masks_never_split_a_residual_stream():
+    """On resnet20 the convs summed by an add are left out; each block's first conv is chosen alone, as TPP's
+    released ResNet scripts do (`*layer*.conv1`)."""
+    from slimcore.analysis.structure import analyse
+    from slimcore.models import create_model
+
+    model = create_model("resnet20", 10, 1, 8)
+    pen = get("tpp", ratio=0.5)
+    pen.setup(model, context(shape=(1, 1, 8, 8)))
+    assert sorted(pen.masks) == sorted(f"layer{s}.{b}.conv1" for s in (1, 2, 3) for b in (0, 1, 2))
+    for group in analyse(model, (1, 8, 8)).groups:
+        producers = [it.module for it in group.items if it.kind == "out"]
+        masked = [p for p in producers if p in pen.masks]
+        assert not masked or (producers == masked and "add" not in group.ties), group.name
 
 
 def test_tpp_ignores_convs_without_a_following_bn():
@@ -48,6 +69,8 @@ def test_tpp_penalty_zero_iff_pruned_channels_are_zero():
     with torch.no_grad():
         for conv, keep in pen.masks.items():
             modules[conv].weight[~keep] = 0.0
+            if modules[conv].bias is not None:
+                modules[conv].bias[~keep] = 0.0
     assert pen.penalty_value(model).item() > 0  # pruned BN γ, β still nonzero
     with torch.no_grad():
         for bn, keep in pen.bn_masks.items():
@@ -98,8 +121,8 @@ def test_tpp_sgd_on_the_penalty_alone_fades_the_dropped_filters():
     keep = pen.masks["0"]
     start = model[0].weight.detach().flatten(1).norm(dim=1)
     gamma0 = model[1].weight.detach().abs().clone()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    for step in range(300):
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)  # TPP's own lr_prune is 1e-3: the Gram term is stiff
+    for step in range(2000):
         ctx.step = step
         opt.zero_grad(set_to_none=True)
         pen.after_backward(model, ctx)

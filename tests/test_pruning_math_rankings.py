@@ -35,15 +35,18 @@ GROUPS = [ChannelGroup("a", 3, (_item("a", "out", [0, 1, 2]), _item("bn_a", "bn"
                                 _item("b", "out", [0, 1, 2]), _item("bn_b", "bn", [0, 1, 2])))]
 
 
-def test_rankings_registry_lists_the_three():
-    assert RANKINGS.names() == ["bn", "l1norm", "legr"]
+def test_rankings_registry_lists_them_all():
+    assert RANKINGS.names() == ["bn", "bn-mean", "bn-sum", "l1norm", "legr", "tpp"]
 
 
 def test_each_ranking_describes_itself_in_one_line():
     assert [RANKINGS.get(n).describe() for n in RANKINGS.names()] == [
         "|γ| of the BN scale factors (network slimming, Liu et al. 2017).",
+        "Mean |γ| over the BNs that normalise a channel (tied channels: residual streams, DenseNet features).",
+        "Sum of |γ| over the BNs that normalise a channel (a channel many layers read counts for more).",
         "Mean |w| of each channel's filter (the filter-norm baseline of Li et al. 2017).",
         "α_l·|γ| + κ_l with per-layer α, κ learned by regularised evolution (LeGR, Chin et al. 2020).",
+        "The filters TPP chose at the start of training first (by |γ|), then the others by |γ| (Wang & Fu 2023).",
     ]
 
 
@@ -51,6 +54,16 @@ def test_bn_score_is_the_largest_abs_gamma_over_the_group_bns():
     [scores] = bn_scores(Tied(), GROUPS)
     assert scores.tolist() == [1.0, 2.0, 0.0]
     assert [s.tolist() for s in RANKINGS.get("bn")().scores(Tied(), GROUPS)] == [[1.0, 2.0, 0.0]]
+
+
+def test_tied_channels_aggregate_by_max_mean_or_sum():
+    """γ of bn_a = (0.5, −2, 0) and bn_b = (−1, 0.25, 0) hold the same three channels."""
+    assert bn_scores(Tied(), GROUPS, "mean")[0].tolist() == [0.75, 1.125, 0.0]
+    assert bn_scores(Tied(), GROUPS, "sum")[0].tolist() == [1.5, 2.25, 0.0]
+    assert [s.tolist() for s in RANKINGS.get("bn-mean")().scores(Tied(), GROUPS)] == [[0.75, 1.125, 0.0]]
+    assert [s.tolist() for s in RANKINGS.get("bn-sum")().scores(Tied(), GROUPS)] == [[1.5, 2.25, 0.0]]
+    with pytest.raises(ConfigError, match="unknown aggregation 'median'"):
+        bn_scores(Tied(), GROUPS, "median")
 
 
 def test_filter_norm_is_the_largest_mean_abs_weight_of_the_producing_filters():
@@ -68,3 +81,14 @@ def test_legr_is_the_affine_map_of_the_bn_scores_and_needs_a_search_of_these_lay
         legr.scores(Tied(), GROUPS, None)
     with pytest.raises(ConfigError, match="made for other layers"):
         legr.scores(Tied(), GROUPS, {**learned, "groups": ["b"]})
+
+
+def test_tpp_ranking_puts_exactly_the_chosen_filters_first_and_marks_their_boundary():
+    state = {"masks": {"a": torch.tensor([True, False, True])}}  # TPP chose filter 1 of conv a
+    scores = RANKINGS.get("tpp")().scores(Tied(), GROUPS, {"penalty": "tpp", "state": state})
+    [s] = scores
+    assert s[1] < 1.0 <= s[0] and s[2] >= 1.0  # |γ| max over bn_a, bn_b: 1, 2, 0 → 2 + 0 and 1 + 0 for the rest
+    assert s.tolist() == [2.0, 2.0 / 3.0, 1.0]
+    assert RANKINGS.get("tpp")().landmarks() == [1.0]
+    with pytest.raises(ConfigError, match="needs a run trained with --penalty tpp \\(this run used 'l1'\\)"):
+        RANKINGS.get("tpp")().scores(Tied(), GROUPS, {"penalty": "l1", "state": {}})

@@ -70,3 +70,31 @@ def test_a_stored_search_counts_only_for_the_checkpoint_it_was_made_from(tmp_pat
     assert stored_legr(store, run_id)["alpha"] == [1.0]
     store.add_checkpoint(run_id, 20, 2.0, tmp_path / "last.pt")  # training went on: the search is stale
     assert stored_legr(store, run_id) is None
+
+
+def test_candidates_are_scored_on_held_out_training_images_never_on_val(trained, monkeypatch):
+    """The curve reports val accuracy; the search must not have tuned on val (Chin et al. tune on held-out data)."""
+    import importlib
+
+    finetune = importlib.import_module("slimcore.pruning.finetune")
+    evaluation = importlib.import_module("slimcore.training.evaluate")  # the package re-exports a function by that name
+
+    store, run_id = trained
+    data = load_trained(store, run_id).data
+    scored, tuned = [], []
+    real_evaluate, real_steps = evaluation.evaluate, finetune.train_steps
+    monkeypatch.setattr(evaluation, "evaluate", lambda model, ds, *a, **k: (scored.append(ds), real_evaluate(
+        model, ds, *a, **k))[1])
+    monkeypatch.setattr(finetune, "train_steps", lambda model, d, *a, **k: (tuned.append(d.train), real_steps(
+        model, d, *a, **k))[1])
+    result = search_legr(store, run_id, LegrSettings(population=2, sample=1, generations=1, steps=2, held_out=0.2))
+    n, held = len(data.train), -(-len(data.train) * 2 // 10)
+    assert len(scored) == len(tuned) == 3 and all(ds is not data.val for ds in scored)
+    assert all(list(ds.indices) == list(range(n - held, n)) and ds.dataset is data.train for ds in scored)
+    assert all(list(ds.indices) == list(range(n - held)) for ds in tuned)  # the fine-tuning never sees them
+    assert result["scored_on"] == f"{held} held-out training images"
+
+
+def test_held_out_share_is_validated():
+    with pytest.raises(ConfigError, match="held_out must be a share in"):
+        LegrSettings(held_out=1.0)

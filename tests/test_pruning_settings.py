@@ -63,7 +63,7 @@ def test_a_text_setting_that_reads_inf_stays_text():
 @pytest.mark.parametrize("cls, values, message", [
     (CurveSettings, {"points": 0}, "points must be an integer in 1..1000, got 0."),
     (CurveSettings, {"points": 1001}, "points must be an integer in 1..1000, got 1001."),
-    (CurveSettings, {"ranking": "gamma"}, "unknown ranking 'gamma'. Valid rankings: bn, l1norm, legr."),
+    (CurveSettings, {"ranking": "gamma"}, "unknown ranking 'gamma'. Valid rankings: bn, bn-mean, bn-sum, l1norm, legr, tpp."),
     (CurveSettings, {"min_channels": 0}, "min_channels must be an integer >= 1 (no layer may lose every channel), got 0."),
     (CurveSettings, {"recompute": 1}, "recompute must be true or false."),
     (LegrSettings, {"steps": -1}, "LeGR steps must be an integer >= 0, got -1."),

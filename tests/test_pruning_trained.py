@@ -44,3 +44,32 @@ def test_runs_that_cannot_be_pruned_say_why(digits_run, tmp_path):
     store.add_checkpoint(other, 5, 1.0, trained_store.latest_checkpoint(run_id)["path"])  # read, never copied
     with pytest.raises(CheckpointError, match="is a checkpoint of model 'slimnet', but the run uses 'resnet20'"):
         check_prunable(store, other)
+
+
+def test_a_checkpoint_taken_mid_ista_run_is_read_with_the_gammas_the_network_uses(runs_dir):
+    """ISTA with α = 0.5 trains on γ·α and W/α; a run stopped before its end checkpoints them so. Loading undoes
+    the rescaling: γ doubles back, the function stays."""
+    import torch
+
+    from slimcore import jobs
+    from slimcore.config import TrainConfig
+    from slimcore.models import create_model
+    from slimcore.store import RunStore
+    from slimcore.store.checkpoints import load_checkpoint
+
+    store = RunStore(runs_dir)
+    config = TrainConfig(model="slimnet", dataset="digits", epochs=2, penalty="ista", lam=0.01,
+                         penalty_params={"alpha": 0.5}, snapshot_every=5)
+    run_id = jobs.create_run(store, config)
+    status, _ = jobs.run_training(store, run_id, stop_flag={"requested": True})
+    assert status == "stopped"
+    state = load_checkpoint(store.latest_checkpoint(run_id)["path"])
+    assert state["penalty"]["rescaled"]
+    raw = create_model("slimnet", 10, 1, 8)
+    raw.load_state_dict(state["model"])
+    trained = load_trained(store, run_id)
+    for bn in state["penalty"]["rescaled"]:
+        assert torch.equal(trained.model.get_submodule(bn).weight, state["model"][f"{bn}.weight"] / 0.5)
+    x = torch.stack([trained.data.val[i][0] for i in range(32)])
+    with torch.no_grad():
+        torch.testing.assert_close(trained.model(x), raw.eval()(x), rtol=1e-5, atol=1e-5)

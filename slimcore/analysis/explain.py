@@ -10,10 +10,10 @@ from torch import nn
 
 from slimcore.analysis.structure import Structure
 
-ROLES = {"out": "produces the channels (its filters go)",
-         "bn": "normalises them (its γ, β go; |γ| is what the bn ranking reads)",
-         "dw": "depthwise conv: one filter per channel, so its input and output channels go together",
-         "in": "reads them (its weights for these inputs go)"}
+ROLES = {"out": "produces them (filters removed)",
+         "bn": "normalises them (γ, β removed; |γ| ranks them)",
+         "dw": "depthwise: input and output channels go together",
+         "in": "reads them (input weights removed)"}
 
 
 def layer_type(module: nn.Module) -> str:
@@ -30,12 +30,11 @@ def constant_goes(module: nn.Module, kind: str) -> str:
     if kind != "in":
         return "—"
     if isinstance(module, nn.Linear):
-        return "into its bias (each input feature is read once)"
+        return "bias"
     padded = isinstance(module.padding, tuple) and any(module.padding) and max(module.kernel_size) > 1
     if padded:
-        return ("into its bias, plus a per-position map: at the border the kernel also reads zero padding, so its "
-                "response to a constant differs there")
-    return "into its bias (every position reads the constant the same way)"
+        return "bias + per-position map (zero padding at the border)"
+    return "bias (the same at every position)"
 
 
 def tie_sentences(group) -> list[str]:

@@ -17,8 +17,10 @@ def shape_of(name: str, module: nn.Module, output: torch.Tensor) -> LayerShape:
                       int(np.prod(output.shape[1:-1], dtype=np.int64)) or 1)
 
 
-def layer_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerShape]:
-    """Every conv/linear the forward pass runs, with its output positions, from one batch-1 pass in eval mode."""
+def layer_shapes(model: nn.Module, input_shape: tuple[int, ...], example: torch.Tensor | None = None
+                 ) -> list[LayerShape]:
+    """Every conv/linear the forward pass runs, with its output positions, from one batch-1 pass in eval mode
+    (of zeros, or of `example`: a batch of the model's own dtype and device)."""
     shapes: dict[str, LayerShape] = {}
 
     def hook(name: str):
@@ -31,7 +33,7 @@ def layer_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerSh
     modes = {m: m.training for m in model.modules()}  # restored one by one: train(True) would flip eval BNs
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_shape))
+            model.eval()(torch.zeros(1, *input_shape) if example is None else example[:1])
     finally:
         for h in handles:
             h.remove()

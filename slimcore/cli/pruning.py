@@ -38,7 +38,9 @@ LEGR_FLAGS = {"--target-flops": ("flops_ratio", float, "FLOPs share the fitness 
               "--generations": ("generations", int, "generations"),
               "--steps": ("steps", int, "fine-tuning steps τ per candidate"),
               "--lr": ("lr", float, "fine-tuning learning rate"),
-              "--sigma": ("sigma", float, "mutation scale"),
+              "--sigma": ("sigma", float, "mutation scale σ of log α"),
+              "--mutate-share": ("mutate_share", float, "share of the layers each mutation changes"),
+              "--held-out": ("held_out", float, "share of the training images held out to score candidates on"),
               "--seed": ("seed", int, "search seed")}
 
 
@@ -163,7 +165,8 @@ def cmd_rank(args: argparse.Namespace) -> int:
               f"{', '.join(g['bns'])}")
     if "legr" in out:
         lg = out["legr"]
-        print(f"LeGR: best fitness {lg['fitness']:.4f} (identity map {lg['identity_fitness']:.4f}), "
+        print(f"LeGR: best fitness {lg['fitness']:.4f} on {lg.get('scored_on', 'val')} (identity map "
+              f"{lg['identity_fitness']:.4f}), "
               f"{lg['evaluated']} candidates, {lg['seconds']} s{'' if lg['complete'] else ' (stopped early)'}")
     return 0
 

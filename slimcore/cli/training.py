@@ -44,19 +44,21 @@ def register(sub) -> None:
     t = sub.add_parser("train", help="train a model with a sparsity penalty on BN γ",
                        description="Train a CNN with a sparsity penalty on its BN scale factors γ. With no "
                                    "arguments: the default model on the embedded MNIST data (about a minute on a CPU).")
-    t.add_argument("--model", default=d["model"].default, help=f"one of: {_names(MODELS)}")
-    t.add_argument("--dataset", default=d["dataset"].default, help=f"one of: {_names(DATASETS)}")
+    from slimcore.recipes import RECIPES
+
+    t.add_argument("--recipe", default=None, help=f"start from a paper's set-up (any flag given overrides it): "
+                                                   f"{_names(RECIPES)}; `slimcore recipe list` shows them")
+    t.add_argument("--model", default=None, help=f"one of: {_names(MODELS)} (default {d['model'].default})")
+    t.add_argument("--dataset", default=None, help=f"one of: {_names(DATASETS)} (default {d['dataset'].default})")
     t.add_argument("--data-root", default=None, help="data folder (cifar download target, imagefolder root)")
     t.add_argument("--penalty", default=None, help=f"one of: {_names(PENALTIES)} (default {DEFAULT_PENALTY})")
     lams = ", ".join(f"{n} {PENALTIES.get(n).default_lam:g}" for n in PENALTIES.names())
     t.add_argument("--lam", type=float, default=None, help=f"penalty weight λ ≥ 0 (default per penalty: {lams})")
     penalty_flags(t)
-    t.add_argument("--epochs", type=int, default=d["epochs"].default)
-    t.add_argument("--lr", type=float, default=d["lr"].default)
-    t.add_argument("--momentum", type=float, default=d["momentum"].default)
-    t.add_argument("--weight-decay", type=float, default=d["weight_decay"].default)
-    t.add_argument("--batch-size", type=int, default=d["batch_size"].default)
-    t.add_argument("--schedule", default=d["schedule"].default, help="cosine, step or constant")
+    for flag, name, kind in (("--epochs", "epochs", int), ("--lr", "lr", float), ("--momentum", "momentum", float),
+                             ("--weight-decay", "weight_decay", float), ("--batch-size", "batch_size", int)):
+        t.add_argument(flag, type=kind, default=None, help=f"default {d[name].default}")
+    t.add_argument("--schedule", default=None, help=f"cosine, step or constant (default {d['schedule'].default})")
     t.add_argument("--seed", type=int, default=d["seed"].default)
     t.add_argument("--device", default=d["device"].default, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
     t.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
@@ -140,15 +142,29 @@ def penalty_params_from_args(args: argparse.Namespace, penalty: str) -> dict:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Validated TrainConfig from parsed flags (raises ConfigError before anything is written); λ and parameters
     not given take the chosen penalty's declared defaults."""
-    penalty = args.penalty if args.penalty is not None else DEFAULT_PENALTY
-    params = penalty_params_from_args(args, penalty)
+    base = TrainConfig.__dataclass_fields__
+    recipe = {}
+    if getattr(args, "recipe", None) is not None:
+        from slimcore.recipes import RECIPES
+
+        recipe = dict(RECIPES.get(args.recipe).train)
+
+    def pick(name: str):
+        given = getattr(args, name)
+        return given if given is not None else recipe.get(name, base[name].default)
+
+    penalty = args.penalty if args.penalty is not None else recipe.get("penalty", DEFAULT_PENALTY)
+    same_penalty = penalty == recipe.get("penalty")
+    params = {**(recipe.get("penalty_params", {}) if same_penalty else {}), **penalty_params_from_args(args, penalty)}
+    lam = args.lam if args.lam is not None else (recipe.get("lam") if same_penalty else None)
+    label = args.label or (f"recipe {args.recipe}" if recipe else "")
     return TrainConfig(
-        model=args.model, dataset=args.dataset, data_root=args.data_root, penalty=penalty, lam=args.lam,
-        penalty_params=params, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, batch_size=args.batch_size, schedule=args.schedule, seed=args.seed,
+        model=pick("model"), dataset=pick("dataset"), data_root=args.data_root, penalty=penalty, lam=lam,
+        penalty_params=params, epochs=pick("epochs"), lr=pick("lr"), momentum=pick("momentum"),
+        weight_decay=pick("weight_decay"), batch_size=pick("batch_size"), schedule=pick("schedule"), seed=args.seed,
         device=args.device, amp=not args.no_amp, channels_last=not args.no_channels_last, compile=args.compile,
         snapshot_every=args.snapshot_every, checkpoint_every=args.checkpoint_every, num_workers=args.workers,
-        label=args.label,
+        label=label,
     )
 
 

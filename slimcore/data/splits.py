@@ -32,6 +32,19 @@ class DataSplits:
         return (self.in_channels, self.image_size, self.image_size)
 
 
+def hold_out(data: DataSplits, share: float) -> tuple[DataSplits, Dataset]:
+    """(`data` with a smaller train split, the held-out slice): the last ⌈share·n⌉ training items, which the
+    train split's own seeded shuffle already mixed. A search tuned on the held-out slice leaves val unbiased for
+    the curve it then draws (and test for final reports)."""
+    from dataclasses import replace
+
+    from torch.utils.data import Subset
+
+    n = len(data.train)
+    held = min(max(int(np.ceil(share * n)), 1), n - 1)
+    return (replace(data, train=Subset(data.train, range(n - held))), Subset(data.train, range(n - held, n)))
+
+
 def permutation(n: int, seed: int) -> torch.Tensor:
     """A fixed shuffle of range(n) for `seed`, independent of torch's global RNG."""
     return torch.from_numpy(np.random.default_rng(seed).permutation(n))

@@ -3,24 +3,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from slimcore.errors import ConfigError
 from slimcore.penalties.base import PENALTIES, Penalty, PenaltyContext, bn_layers
 from slimcore.analysis.consumers import bn_consumers
-from slimcore.analysis.conv_bn import conv_bn_pairs
 from slimcore.penalties.params import Param, mode_param
 from slimcore.penalties.thresholding import soft_threshold
 
 
 @PENALTIES.register("ista")
 class IstaPenalty(Penalty):
-    """ISTA on BN γ (Ye et al. 2018): own lr μ, soft threshold μ·ρ_l weighted by layer MACs, optional γ–W rescaling α."""
+    """ISTA on BN γ (Ye et al. 2018): own lr μ, soft threshold μ·λ·ρ per channel cost, optional γ–W rescaling α."""
 
     name = "ista"
     parameters = (
-        Param("rho", float, None, "Ye et al.'s ρ, the base ℓ1 weight before the per-layer MACs weighting: the "
+        Param("rho", float, None, "Ye et al.'s ρ, the base ℓ1 weight before each channel's cost weighting: the "
               "same number as λ under the paper's name; given, it replaces λ", low=0, optional=True),
         Param("gamma_lr", float, 0.1, "ISTA's own learning rate μ for γ (no momentum, no weight decay)", low=0,
               low_open=True),
@@ -28,11 +28,11 @@ class IstaPenalty(Penalty):
               "smaller α sparsifies faster, 1 = off", low=0, low_open=True),
         mode_param("proximal"),
     )
-    default_lam = 0.05
+    default_lam = 0.03
 
     def __init__(self, lam: float | None = None, **values: Any) -> None:
         super().__init__(lam, **values)
-        self.rho_layers: dict[str, float] = {}  # BN name → ρ_l
+        self.rho_layers: dict[str, list[float]] = {}  # BN name → λ·ρ of each of its channels
         self.rescaled: dict[str, list[str]] = {}  # BN name → consumer layers divided by α (only while rescaled)
         self._base_lr: float | None = None
 
@@ -51,14 +51,18 @@ class IstaPenalty(Penalty):
 
     # -- hooks ---------------------------------------------------------------------------------
     def setup(self, model: nn.Module, ctx: PenaltyContext) -> None:
-        """Weighs each layer's ρ by its conv MACs and, if alpha != 1, rescales γ, β by α and consumers by 1/α."""
+        """Weighs each channel's λ by the cost it carries (`channel_costs`) and, if alpha != 1, rescales γ, β by α
+        and consumers by 1/α."""
+        from slimcore.analysis.graph import channel_groups
+        from slimcore.analysis.shapes import layer_shapes
+
         if ctx is None or ctx.sample_input is None:
             raise ValueError("the ista penalty needs ctx.sample_input to weigh layers by their compute")
-        pairs = conv_bn_pairs(model, ctx.sample_input)
-        macs = [p.macs for p in pairs]
-        mean = sum(macs) / len(macs) if macs and sum(macs) > 0 else 0.0
-        # Ye et al. 2018, §4: heavier layers get proportionally more ℓ1 pressure; mean_l ρ_l = ρ.
-        self.rho_layers = {p.bn: self.lam * (p.macs / mean if mean > 0 else 1.0) for p in pairs}
+        sizes = {name: bn.num_features for name, bn in bn_layers(model)}
+        x = ctx.sample_input
+        costs = channel_costs(channel_groups(model, x), layer_shapes(model, tuple(x.shape[1:]), x),
+                              tuple(x.shape[1:]), sizes)
+        self.rho_layers = {bn: [self.lam * c for c in cost] for bn, cost in costs.items()}
         self.rescaled = {}
         if self.alpha != 1.0:
             try:
@@ -111,7 +115,10 @@ class IstaPenalty(Penalty):
             for name, bn in bn_layers(model):
                 if bn.weight is None or not bn.weight.requires_grad:
                     continue
-                bn.weight.copy_(soft_threshold(bn.weight, mu * self.rho_layers.get(name, self.lam)))
+                rho = torch.as_tensor(self.rho_layers.get(name, self.lam), dtype=bn.weight.dtype,
+                                      device=bn.weight.device)
+                t = mu * rho  # per channel; a run recorded before costs per channel has one number per layer
+                bn.weight.copy_(torch.sign(bn.weight) * torch.clamp(bn.weight.abs() - t, min=0.0))
 
     def teardown(self, model: nn.Module) -> None:
         """Undoes the γ–W rescaling (γ, β ÷ α; consumer weights × α)."""
@@ -125,3 +132,36 @@ class IstaPenalty(Penalty):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rho_layers = dict(state.get("rho_layers", self.rho_layers))
         self.rescaled = {k: list(v) for k, v in state.get("rescaled", self.rescaled).items()}
+
+
+def channel_costs(groups, layer_shapes, input_shape: tuple[int, ...], bn_sizes: dict[str, int]
+                  ) -> dict[str, list[float]]:
+    """ρ of every BN channel, the cost it carries as Ye et al.'s code computes it (batchnorm_prune, "memory"
+    priority): (its map size H·W + the weights that produce it, k²·c_in of each producing filter + the weights it
+    touches in every consumer, k'²·c_out' (a linear consumer: its outputs, once per input feature the channel
+    flattens into)) ÷ the input image's pixels. Channels tied in one group (a residual stream, a DenseNet
+    feature) carry the same cost, since they go together; a BN outside every group (the layer before the
+    classifier's outputs, say) gets 1."""
+    shapes = {s.name: s for s in layer_shapes}
+    pixels = float(input_shape[-2] * input_shape[-1])
+    out = {bn: [1.0] * n for bn, n in bn_sizes.items()}
+    for group in groups:
+        cost = np.zeros(group.width)
+        root = shapes.get(group.name)
+        cost += root.positions if root is not None and root.kind == "conv" else 1.0  # the channel's map
+        for it in group.items:
+            s = shapes.get(it.module)
+            if s is None:
+                continue
+            per_root = np.bincount(it.root_idxs, minlength=group.width).astype(np.float64)
+            if it.kind == "out":
+                cost += per_root * s.kernel * (s.in_channels // s.groups)
+            elif it.kind == "dw":
+                cost += per_root * s.kernel
+            elif it.kind == "in":
+                cost += per_root * s.kernel * (s.out_channels // s.groups)
+        for it in group.items:
+            if it.kind == "bn" and it.module in out:
+                for i, r in zip(it.idxs, it.root_idxs):
+                    out[it.module][int(i)] = float(cost[r] / pixels)
+    return out

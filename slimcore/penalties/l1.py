@@ -16,7 +16,7 @@ class L1Penalty(GammaPenalty):
 
     name = "l1"
     parameters = (mode_param("subgradient", "proximal", default="proximal"),)
-    default_lam = 0.1
+    default_lam = 0.01
 
     def value(self, x: Tensor) -> Tensor:
         return self.lam * x.abs()

@@ -24,7 +24,7 @@ class LpPenalty(GammaPenalty):
               in_formula=True),
         mode_param("subgradient", "proximal", default="proximal"),
     )
-    default_lam = 0.1
+    default_lam = 0.01
 
     def value(self, x: Tensor) -> Tensor:
         return self.lam * x.abs() ** self.p

@@ -97,7 +97,7 @@ def _parse_int(text: str) -> int | float:
 
 
 MODE_HELP = ("subgradient: adds λ·∂R(γ) to γ's gradient after backward (γ gets small, rarely exactly 0); "
-             "proximal: replaces γ by its prox with step λ·lr after each optimizer step (exact zeros)")
+             "proximal: replaces γ by its prox with step λ·lr / (1 − momentum) after each optimizer step (exact zeros)")
 
 
 def mode_param(*modes: str, default: str | None = None) -> Param:

@@ -20,7 +20,7 @@ class TransformedL1Penalty(GammaPenalty):
               low_open=True, in_formula=True, suggestions=(0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0)),
         mode_param("subgradient", "proximal", default="proximal"),
     )
-    default_lam = 0.1
+    default_lam = 0.01
 
     def value(self, x: Tensor) -> Tensor:
         ax = x.abs()

@@ -1,4 +1,13 @@
-"""TPP, trainability preserving pruning (Wang & Fu, ICLR 2023): decorrelate and fade the filters chosen to go."""
+"""TPP, trainability preserving pruning (Wang & Fu, ICLR 2023): decorrelate and fade the filters chosen to go.
+
+As TPP's public code (MingSun-Tse/TPP, `--prune_method opp --opp_scheme v5`) does it: per conv, the ⌈r·n⌉
+filters of smallest ℓ1 norm are chosen once at the start (at most int(0.995·n), so never all); the Gram term is
+the mean over the conv's n² entries of (WWᵀ)² where a chosen filter takes part, weighted by `gram_weight`·λ
+(their `lw_opp` = 1000); the chosen filters' weights, biases and BN γ, β get a growing ℓ2 pull λ·p on their
+gradients. Convs whose outputs meet in a residual add are left out (TPP's released scripts prune only the convs
+inside a block; its group option is off by default), so a mask never splits a channel group. TPP starts λ at 0
+and adds 1e-4 every 10 steps up to 1 over ~10⁵ steps; the short runs here start it at `lam` (0.3 by default).
+"""
 from __future__ import annotations
 
 import math
@@ -15,7 +24,7 @@ from slimcore.penalties.params import Param, mode_param
 
 @PENALTIES.register("tpp")
 class TppPenalty(Penalty):
-    """TPP (Wang & Fu 2023): fix the smallest-ℓ1 filters per conv, push their Gram entries and BN γ, β to 0, λ growing."""
+    """TPP (Wang & Fu 2023): fix the smallest-ℓ1 filters per conv, push their Gram entries, weights and BN γ, β to 0, λ growing."""
 
     name = "tpp"
     parameters = (
@@ -24,9 +33,10 @@ class TppPenalty(Penalty):
         Param("lam_step", float, 1e-4, "λ grows by this every lam_every steps", low=0),
         Param("lam_every", int, 10, "steps between λ increments", low=1),
         Param("lam_max", float, 1.0, "ceiling of the growing λ (at least the starting λ)", low=0),
+        Param("gram_weight", float, 1000.0, "weight of the Gram term against the ℓ2 term (TPP's lw_opp)", low=0),
         mode_param("subgradient"),
     )
-    default_lam = 0.1
+    default_lam = 0.3
 
     def __init__(self, lam: float | None = None, **values: Any) -> None:
         super().__init__(lam, **values)
@@ -43,15 +53,15 @@ class TppPenalty(Penalty):
         """λ at a global step: +lam_step every lam_every steps, capped at lam_max (TPP/GReg's growing λ)."""
         return min(self.lam + self.lam_step * (step // self.lam_every), self.lam_max)
 
-    # elementwise: the squared ℓ2 TPP puts on pruned BN γ and β, at the current λ
+    # elementwise: the ℓ2 pull TPP puts on the chosen filters and their BN γ, β, ½·λ·x², at the current λ
     def value(self, x: Tensor) -> Tensor:
-        return self.current_lam * x * x
+        return 0.5 * self.current_lam * x * x
 
     def prox(self, x: Tensor, step: float) -> Tensor:
-        return x / (1.0 + 2.0 * step * self.current_lam)
+        return x / (1.0 + step * self.current_lam)
 
     def grad(self, x: Tensor) -> Tensor:
-        return 2.0 * self.current_lam * x
+        return self.current_lam * x
 
     @property
     def bn_masks(self) -> dict[str, Tensor]:
@@ -60,20 +70,25 @@ class TppPenalty(Penalty):
 
     # -- hooks ---------------------------------------------------------------------------------
     def setup(self, model: nn.Module, ctx: PenaltyContext) -> None:
-        """Per conv followed by a BN, marks the ⌊ratio·C_out⌋ filters of smallest ℓ1 norm for removal."""
+        """Per conv followed by a BN and alone in its channel group, marks its `pruned_count` filters of smallest
+        ℓ1 norm for removal; convs tied to others through a residual add are left out."""
+        from slimcore.analysis.graph import channel_groups
+
         if ctx is None or ctx.sample_input is None:
             raise ValueError("the tpp penalty needs ctx.sample_input to find which conv feeds which BN")
         modules = dict(model.named_modules())
+        tied = {it.module for g in channel_groups(model, ctx.sample_input)
+                if "add" in g.ties or sum(1 for it in g.items if it.kind == "out") > 1
+                for it in g.items if it.kind == "out"}
         self.masks, self.bn_of = {}, {}
         for pair in conv_bn_pairs(model, ctx.sample_input):
-            if pair.conv is None or pair.conv in self.masks:
+            if pair.conv is None or pair.conv in self.masks or pair.conv in tied:
                 continue
             w = modules[pair.conv].weight.detach()
             n_out = w.shape[0]
-            n_prune = math.floor(self.ratio * n_out + 1e-9)  # + 1e-9: 0.29·100 must give 29, not 28
             order = torch.argsort(w.flatten(1).abs().sum(1).cpu(), stable=True)
             keep = torch.ones(n_out, dtype=torch.bool)
-            keep[order[:n_prune]] = False
+            keep[order[:pruned_count(self.ratio, n_out)]] = False
             self.masks[pair.conv] = keep
             self.bn_of[pair.conv] = pair.bn
         self.current_lam = self.lam_at(ctx.step)
@@ -86,24 +101,27 @@ class TppPenalty(Penalty):
             yield modules[conv_name], modules[self.bn_of[conv_name]], keep
 
     def penalty_value(self, model: nn.Module) -> Tensor:
-        """The TPP term at the current λ, differentiable: Σ λ‖(WWᵀ)⊙(1−mmᵀ)‖²_F + λ·Σ_pruned (γ² + β²)."""
+        """The TPP term at the current λ, differentiable: Σ_conv λ·w_g·mean((WWᵀ)² ⊙ (1 − mmᵀ)) (Wang & Fu 2023,
+        Eq. 3, as their code's mse_loss against the Gram matrix with the chosen rows and columns zeroed) plus
+        ½·λ·Σ over the chosen filters of their weights², bias² and BN γ², β²."""
         total: Tensor | None = None
         for conv, bn, keep in self._terms(model):
             w = conv.weight.flatten(1)
             k = keep.to(w.device, w.dtype)
-            off = 1.0 - torch.outer(k, k)  # Wang & Fu 2023, Eq. (3): every Gram entry touching a pruned filter
-            term = ((w @ w.T) * off).pow(2).sum()
+            off = 1.0 - torch.outer(k, k)  # every Gram entry touching a chosen filter
+            term = self.gram_weight * ((w @ w.T) * off).pow(2).sum() / w.shape[0] ** 2
             pruned = ~keep.to(w.device)
-            for p in (bn.weight, bn.bias):
+            for p in (conv.weight, conv.bias, bn.weight, bn.bias):
                 if p is not None:
-                    term = term + p[pruned].pow(2).sum()
+                    term = term + 0.5 * p[pruned].pow(2).sum()
             total = term if total is None else total + term
         if total is None:
             return torch.zeros(())
         return self.current_lam * total
 
     def after_backward(self, model: nn.Module, ctx: PenaltyContext) -> None:
-        """Adds ∂/∂W = 4λ((WWᵀ)⊙(1−mmᵀ))W to conv grads and 2λγ, 2λβ to the pruned BN channels' grads."""
+        """Adds ∂/∂W = 4·λ·w_g/n²·((WWᵀ)⊙(1−mmᵀ))W to conv grads, and λ·p to the chosen filters' weights, biases
+        and BN γ, β (GReg's growing regularisation, which TPP's code applies to the gradients)."""
         self.current_lam = lam = self.lam_at(ctx.step)
         if lam == 0:
             return
@@ -111,12 +129,13 @@ class TppPenalty(Penalty):
             for conv, bn, keep in self._terms(model):
                 w = conv.weight.flatten(1)
                 k = keep.to(w.device, w.dtype)
-                g = 4.0 * lam * (((w @ w.T) * (1.0 - torch.outer(k, k))) @ w)
-                _add_grad(conv.weight, g.view_as(conv.weight))
+                g = 4.0 * lam * self.gram_weight / w.shape[0] ** 2 * (((w @ w.T) * (1.0 - torch.outer(k, k))) @ w)
                 pruned = (~keep).to(w.device, w.dtype)
-                for p in (bn.weight, bn.bias):
+                g = g + lam * w * pruned[:, None]
+                _add_grad(conv.weight, g.view_as(conv.weight))
+                for p in (conv.bias, bn.weight, bn.bias):
                     if p is not None:
-                        _add_grad(p, 2.0 * lam * p * pruned)
+                        _add_grad(p, lam * p * pruned)
 
     def state_dict(self) -> dict[str, Any]:
         return {"masks": {k: v.clone() for k, v in self.masks.items()}, "bn_of": dict(self.bn_of),
@@ -126,6 +145,12 @@ class TppPenalty(Penalty):
         self.masks = {k: torch.as_tensor(v, dtype=torch.bool).clone() for k, v in state["masks"].items()}
         self.bn_of = dict(state["bn_of"])
         self.current_lam = float(state["lam"])
+
+
+def pruned_count(ratio: float, n: int) -> int:
+    """How many of a conv's n filters TPP chooses: ⌈ratio·n⌉, at most int(0.995·n) (TPP's prune_utils: "to avoid
+    pruning all"; n − 1 for n < 200). The 1e-9 keeps 0.3·10 = 3.0000000000000004 at 3."""
+    return min(math.ceil(ratio * n - 1e-9), int(n * 0.995))
 
 
 def _add_grad(p: Tensor, g: Tensor) -> None:

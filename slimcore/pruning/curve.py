@@ -11,7 +11,8 @@ import numpy as np
 
 from slimcore.analysis.explain import describe_groups
 from slimcore.errors import Stopped
-from slimcore.pruning.math.plan import check_min_channels, check_target, curve_targets, requested_threshold, select_flops
+from slimcore.pruning.math.plan import (check_min_channels, check_target, curve_targets, requested_threshold, select,
+                                        select_flops)
 from slimcore.pruning.math.rankings import RANKINGS
 from slimcore.pruning.measure import DEFINITIONS, measure
 from slimcore.pruning.scoring import ranking_scores, selection_for
@@ -68,10 +69,11 @@ def get_curve(store: RunStore, run_id: str, ranking: str = "bn", points: int = 5
             return cached
     stop = should_stop or (lambda: False)
     trained = load_trained(store, run_id)
-    scores, _ = ranking_scores(store, trained, ranking, progress, should_stop)
+    scores, learned = ranking_scores(store, trained, ranking, progress, should_stop)
     started = time.perf_counter()
     targets = curve_targets(points)
-    total = len(targets) + 1
+    landmarks = RANKINGS.get(ranking)().landmarks(learned)
+    total = len(targets) + len(landmarks) + 1
     if progress:
         progress(0, total, "evaluating the unpruned model")
     base, _ = measure(trained, None)
@@ -88,6 +90,15 @@ def get_curve(store: RunStore, run_id: str, ranking: str = "bn", points: int = 5
         if progress:
             progress(i + 2, total, f"threshold {sel.threshold:.4g}: {out[-1]['flops_ratio']:.1%} FLOPs, "
                                    f"val accuracy {out[-1]['accuracy']:.4f}")
+    for j, threshold in enumerate(landmarks):  # e.g. exactly the filters TPP chose
+        sel = select(scores, threshold, min_channels)
+        if sel.plan not in seen:
+            seen[sel.plan] = measure(trained, sel)[0]
+        out.append({**seen[sel.plan], "threshold": sel.threshold, "clamped": sel.clamped,
+                    "target_flops_ratio": None, "landmark": True})
+        if progress:
+            progress(len(targets) + j + 2, total, f"landmark threshold {sel.threshold:.4g}: val accuracy "
+                                                  f"{out[-1]['accuracy']:.4f}")
     flat = np.concatenate(scores)
     curve = {
         "run_id": run_id, "ranking": ranking, "min_channels": min_channels, "split": "val",

@@ -27,6 +27,8 @@ def ranking_scores(store: RunStore, trained: TrainedRun, ranking: str, progress:
             learned = search_legr(store, trained.run_id, LegrSettings(), progress, should_stop)
             if "alpha" not in learned:
                 raise Stopped("the LeGR search was stopped before its first candidate; nothing was stored.")
+    if cls.reads_penalty:
+        learned = {"penalty": trained.config.get("penalty"), "state": trained.penalty_state}
     scores = cls().scores(trained.model, trained.structure.groups, learned)
     check_scores(scores)
     return scores, learned

@@ -1,7 +1,9 @@
 """LeGR's search on a trained run: learn the per-layer affine map of the |γ| ranking (Chin et al., CVPR 2020).
 
-A candidate (α, κ) ranks channels by α_l·|γ| + κ_l; its fitness is the val accuracy after pruning to
-the FLOPs target and τ short fine-tuning steps. The best (α, κ) is stored with the run (artifact `legr`), so
+A candidate (α, κ) ranks channels by α_l·|γ| + κ_l; its fitness is the accuracy after pruning to the FLOPs
+target and τ short fine-tuning steps, on a slice held out from the training images (the fine-tuning steps use the
+rest): val stays unseen, so the curve's val accuracy of the learned ranking is not the number the search
+maximised. The best (α, κ) is stored with the run (artifact `legr`), so
 one learned ranking then serves every threshold of the slider.
 """
 from __future__ import annotations
@@ -51,29 +53,33 @@ def search_legr(store: RunStore, run_id: str, settings: LegrSettings | None = No
     from slimcore.pruning.trained import load_trained
     from slimcore.training.evaluate import evaluate
 
+    from slimcore.data.splits import hold_out
+
     p = settings or LegrSettings()
     trained = load_trained(store, run_id)
+    fit_data, held = hold_out(trained.data, p.held_out)
     structure, model = trained.structure, trained.model
     base = bn_scores(model, structure.groups)
     flat = np.concatenate(base) if base else np.zeros(1)
-    kappa_scale = float(np.median(flat)) or float(flat.mean()) or 1.0
+    spread = float(flat.std()) or 1.0
+    kappa_std = [float(np.std(s)) or spread for s in base]  # LeGR: κ noise of each layer's own score spread
     started = time.perf_counter()
 
     def fitness(alpha: np.ndarray, kappa: np.ndarray) -> float:
         sel = select_flops(affine_scores(base, alpha, kappa), p.flops_ratio, structure.macs, p.min_channels)
         pruned = pruned_model(model, structure, sel.plan, trained.compensation)
-        train_steps(pruned, trained.data, trained.config, p.steps, p.lr, p.batch_size, p.seed)
-        return evaluate(pruned, trained.data.val)[1]
+        train_steps(pruned, fit_data, trained.config, p.steps, p.lr, p.batch_size, p.seed)
+        return evaluate(pruned, held)[1]
 
-    out = evolve(len(structure.groups), fitness, p.population, p.sample, p.generations, p.sigma, kappa_scale,
-                 p.seed, progress, should_stop)
+    out = evolve(len(structure.groups), fitness, p.population, p.sample, p.generations, p.sigma, kappa_std,
+                 p.seed, progress, should_stop, p.mutate_share)
     best = out["best"]
     result = {
         "ranking": "legr", "run_id": run_id, "complete": not out["stopped"], "stopped": out["stopped"],
         "evaluated": out["evaluated"], "total": out["total"], "params": p.to_dict(),
         "seconds": round(time.perf_counter() - started, 2), "history": out["history"],
         "groups": [g.name for g in structure.groups], "checkpoint": trained.cache_key,
-        "fitness": None if best is None else best.fitness,
+        "fitness": None if best is None else best.fitness, "scored_on": f"{len(held)} held-out training images",
         "identity_fitness": out["history"][0]["fitness"] if out["history"] else None,
     }
     if best is None:

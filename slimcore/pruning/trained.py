@@ -30,6 +30,7 @@ class TrainedRun:
     model: nn.Module
     data: DataSplits
     structure: Structure
+    penalty_state: dict | None = None  # the penalty's state in the checkpoint (TPP's chosen filters)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -66,6 +67,19 @@ def calibration_batches(dataset, samples: int = CALIBRATION_SAMPLES, batch_size:
 
     n = min(samples, len(dataset))
     return [x for x, _ in iterate_batches(dataset, sequential_batches(n, batch_size), torch.device("cpu"))]
+
+
+def as_trained(model: nn.Module, config: dict, penalty_state: dict | None) -> None:
+    """Undoes, in place, what the run's penalty did to the parameters and undoes at the end of training (ISTA's
+    γ–W rescaling): a checkpoint taken mid-run holds γ·α and W/α, the same function, but |γ| ranks must be read
+    off the γ the trained network uses."""
+    if not penalty_state:
+        return
+    from slimcore.config import TrainConfig
+
+    penalty = TrainConfig.from_dict(config).build_penalty()
+    penalty.load_state_dict(penalty_state)
+    penalty.teardown(model)
 
 
 _CACHE: dict[tuple, TrainedRun] = {}
@@ -124,7 +138,9 @@ def load_trained(store: RunStore, run_id: str) -> TrainedRun:
             raise CheckpointError(f"{path} does not fit model {config['model']!r}: "
                                   f"{str(e).splitlines()[0][:200]}") from e
         model.eval()
-        trained = TrainedRun(run_id, config, dict(ckpt), model, data, analyse(model, data.input_shape))
+        as_trained(model, config, state.get("penalty"))
+        trained = TrainedRun(run_id, config, dict(ckpt), model, data, analyse(model, data.input_shape),
+                             state.get("penalty"))
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = trained

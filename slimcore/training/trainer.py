@@ -135,7 +135,12 @@ class Trainer:
         except RuntimeError as e:
             raise CheckpointError(f"the checkpoint belongs to another architecture than {self.config.model!r}: "
                                   f"{str(e).splitlines()[0][:200]}") from e
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except ValueError as e:  # another parameter grouping (proximal γ had none before its own group)
+            raise CheckpointError("this checkpoint's optimizer groups its parameters differently from this "
+                                  "version's (proximal mode now gives γ its own group without momentum): start a "
+                                  "new run; the checkpoint's weights can still be pruned.") from e
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.penalty.load_state_dict(state["penalty"])

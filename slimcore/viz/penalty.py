@@ -30,10 +30,10 @@ def _break_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def penalty_plot(penalties: Mapping[str, object], step: float, x_max: float = 2.0, n: int = 801,
                  height: int = 420) -> go.Figure:
-    """Left: R(x) of each penalty; right: prox_t(x) for t = `step` (λ·lr when built with λ = 1), with y = x."""
+    """Left: R(x) of each penalty; right: prox_t(x) for t = `step` (λ·lr / (1 − β) when built with λ = 1), with y = x."""
     x = np.linspace(-x_max, x_max, int(n))
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                        subplot_titles=("penalty R(x)", f"prox map, t = λ·lr = {step:.3g}"))
+                        subplot_titles=("penalty R(x)", f"prox map, t = λ·lr / (1 − β) = {step:.3g}"))
     for i, (label, penalty) in enumerate(penalties.items()):
         value, prox = penalty_curves(penalty, step, x)
         color = PALETTE[i % len(PALETTE)]
