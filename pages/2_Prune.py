@@ -263,6 +263,10 @@ if committed:
                        "chosen above. Commit again to build the model shown above.")
         if prune_run["status"] == "stopped":
             st.caption(f"Stopped: {prune_run['message']}")
+        if (report.get("compensation") or {}).get("input_size_locked"):
+            st.caption("Some layers got the removed channels' constants back per position (zero padding at the "
+                       f"border), so this model runs at its training input size, {report['input_shape'][1:]}, and "
+                       "refuses another with a message.")
         c = st.columns(4)
         c[0].metric("test accuracy", f"{after['accuracy']:.2%}",
                     f"{(after['accuracy'] - before['test_accuracy']) * 100:+.2f} pp vs {before['test_accuracy']:.2%}")
