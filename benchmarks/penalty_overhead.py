@@ -35,13 +35,13 @@ from slimcore.training.batches import epoch_batches, iterate_batches  # noqa: E4
 # (Newton iterations), so it is timed too.
 SETTINGS = [
     ("l1 subgradient", "l1", 0.015, {"mode": "subgradient"}, 0.03),
-    ("l1 proximal", "l1", 0.1, {"mode": "proximal"}, 0.03),
+    ("l1 proximal", "l1", 0.01, {"mode": "proximal"}, 0.03),
     ("lp p=1/2 subgradient", "lp", 0.01, {"p": 0.5, "mode": "subgradient"}, 0.03),
-    ("lp p=1/2 proximal", "lp", 0.1, {"p": 0.5, "mode": "proximal"}, 0.03),
-    ("lp p=3/4 proximal (Newton root)", "lp", 0.1, {"p": 0.75, "mode": "proximal"}, 0.03),
+    ("lp p=1/2 proximal", "lp", 0.01, {"p": 0.5, "mode": "proximal"}, 0.03),
+    ("lp p=3/4 proximal (Newton root)", "lp", 0.01, {"p": 0.75, "mode": "proximal"}, 0.03),
     ("tl1 a=1 subgradient", "tl1", 0.01, {"a": 1.0, "mode": "subgradient"}, 0.03),
-    ("tl1 a=1 proximal", "tl1", 0.1, {"a": 1.0, "mode": "proximal"}, 0.03),
-    ("ista (defaults)", "ista", 0.05, {}, 0.03),
+    ("tl1 a=1 proximal", "tl1", 0.01, {"a": 1.0, "mode": "proximal"}, 0.03),
+    ("ista (defaults)", "ista", 0.03, {}, 0.03),
     ("tpp (defaults, ratio 0.5)", "tpp", 1.0, {}, 0.20),
 ]
 

@@ -19,6 +19,7 @@ from slimcore.models import MODELS
 from slimcore.penalties import PENALTIES
 from slimcore.recipes import RECIPES
 from slimcore.store.schema import ACTIVE_STATUSES
+from slimcore.training.health import assess
 from slimcore.viz import gamma_heatmap, gamma_histogram, layer_gamma, training_curves
 
 page_setup("Train")
@@ -158,6 +159,8 @@ if b2.button("Resume", key="t:resume", disabled=not can_resume):
         st.rerun()
 if run["status"] in ("failed", "diverged", "interrupted"):
     st.error(f"Run {run['status']}: {run['message'] or 'the job ended without a message (see job.log in its folder)'}")
+for finding in assess(run["summary"], run["config"], run["status"]):
+    st.warning(f"**This run {finding['problem']}**: {finding['message']}")
 
 layer_names = [layer["name"] for layer in run["layers"]]
 layer_choice = st.selectbox("γ of layer", [ALL_LAYERS, *layer_names], key="t:layer")

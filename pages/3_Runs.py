@@ -7,6 +7,7 @@ from app_support.store import get_store
 from app_support.upload import upload_evaluator
 from slimcore import jobs
 from slimcore.pruning.results import cached_curves
+from slimcore.training.health import assess
 from slimcore.viz import gamma_overlay, tradeoff_overlay
 
 page_setup("Runs")
@@ -18,14 +19,18 @@ if not runs:
     st.info("No runs yet: start one on the Train page.")
 else:
     by_id = {r["id"]: r for r in runs}
-    rows = []
+    rows, warnings = [], []
     for r in runs:
         cfg, s = r["config"], r["summary"]
+        health = assess(s, cfg, r["status"]) if r["kind"] == "train" else []
+        warnings += [(r["id"], finding) for finding in health]
         # a job on a training run (search, curve, prune) shows that run's model, data and penalty
         source = cfg if r["kind"] == "train" else (by_id.get(r["parent"]) or {}).get("config", {})
         finetune = cfg.get("finetune") or {}
         rows.append({
-            "run": r["id"], "kind": r["kind"], "status": r["status"], "done": r["progress"],
+            "run": r["id"], "kind": r["kind"], "status": r["status"],
+            "health": ", ".join(f["problem"] for f in health) or ("ok" if r["kind"] == "train" else ""),
+            "done": r["progress"],
             "penalty": source.get("penalty"), "λ": source.get("lam"),
             "accuracy": s.get("test_accuracy", s.get("val_accuracy")),
             "|γ|<0.01": s.get("sparsity@0.01"), "γ = 0": s.get("sparsity@0"), "FLOPs": s.get("flops_ratio"),
@@ -46,7 +51,11 @@ else:
         "|γ|<0.01": percent, "γ = 0": percent,
         "done": st.column_config.ProgressColumn(format="percent", width="small", min_value=0.0, max_value=1.0,
                                                 help="progress of the run's job"),
+        "health": st.column_config.TextColumn(width="small", help="collapsed, exploded or nothing sparsified: see "
+                                                                  "the warnings below the table"),
     })
+    for run_id, finding in warnings:
+        st.warning(f"`{run_id}` **{finding['problem']}**: {finding['message']}")
 
     with_gamma = [r for r in runs if r["kind"] == "train" and r["layers"]]
     ids = [r["id"] for r in with_gamma]

@@ -52,7 +52,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"{r['run_id']:<44} {r['kind']:<6} {r['status']:<11} {r['progress']:>5.0%} {str(r['model']):<12} "
               f"{str(r['penalty']):<7} {lam:>7} {'' if acc is None else f'{acc:.4f}':>7} {sp:>8}  "
               f"{r['progress_message'] if r['status'] in ('starting', 'running') else r['message']}")
+        for finding in r["health"]:
+            print(f"{'':<44} ! {finding['problem']}: {finding['message']}")
     return 0
+
+
+def assess(summary: dict, config: dict, status: str) -> list[dict]:
+    from slimcore.training.health import assess as assess_run
+
+    return assess_run(summary, config, status)
 
 
 def run_row(run: dict, parent: dict | None = None) -> dict:
@@ -71,6 +79,7 @@ def run_row(run: dict, parent: dict | None = None) -> dict:
         "test_accuracy": summary.get("test_accuracy"),
         "sparsity@0.01": summary.get("sparsity@0.01"), "sparsity@0": summary.get("sparsity@0"),
         "settings": run["config"] if run["kind"] != "train" else None,
+        "health": assess(summary, run["config"], run["status"]) if run["kind"] == "train" else [],
     }
 
 

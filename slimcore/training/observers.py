@@ -47,8 +47,11 @@ class StoreRecorder(Observer):
         self.store.log_metrics(self.run_id, info.step, float(info.epoch), values)
         if not self.owns_status:
             return
+        gamma_max = max((float(bn.weight.detach().abs().max()) for bn in trainer.bns if bn.weight is not None),
+                        default=0.0)
         self.store.update_summary(self.run_id, epoch=info.epoch, val_accuracy=info.val_accuracy,
-                                  train_accuracy=info.train_accuracy, **info.sparsity)
+                                  train_accuracy=info.train_accuracy, train_loss=info.train_loss,
+                                  gamma_max=gamma_max, num_classes=trainer.data.num_classes, **info.sparsity)
         self.store.heartbeat(self.run_id, info.step / trainer.total_steps, done=info.step, total=trainer.total_steps,
                              message=f"epoch {info.epoch} of {trainer.config.epochs}: val accuracy "
                                      f"{info.val_accuracy:.4f}")
