@@ -171,6 +171,8 @@ layer = None if layer_choice == ALL_LAYERS else layer_choice
 def live_view(run_id: str, layer: str | None, was_active: bool) -> None:
     """Re-drawn every second while the job runs: progress, γ now, γ history, curves."""
     run = jobs.view(store, run_id)
+    if run["layers"] and not layer_names:
+        st.rerun()  # the job has just recorded its BN layers: redraw the page so the layer list offers them
     feed = run_feed(store, run)
     st.caption(f"run `{run['id']}` · **{run['status']}** · updated {age(run['updated'])}"
                + (f" · {run['message']}" if run["message"] else ""))
