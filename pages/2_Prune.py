@@ -21,7 +21,7 @@ from slimcore.pruning.curve import stored_curve
 from slimcore.pruning.math.rankings import RANKINGS
 from slimcore.pruning.points import (channel_totals, default_index, distinct_points, flops_percent, groups_at,
                                      nearest_index, ordered_points, point_labels, ratio)
-from slimcore.pruning.results import has_legr, latest_commit
+from slimcore.pruning.results import has_legr, latest_commit, legr_learned
 from slimcore.pruning.settings import CurveSettings, FineTuneSettings, LegrSettings, PruneSettings
 from slimcore.viz import gamma_histogram, layer_widths, tradeoff_curve
 
@@ -193,6 +193,22 @@ g2.markdown(f"**Accuracy vs FLOPs** · ◆ this threshold; dotted: unpruned ({ba
 g2.plotly_chart(tradeoff_curve(points, current=point, base=base, title="", label_base=False), key="p:curve", **CHART)
 st.markdown("**Channels per layer** · kept and removed at this threshold")
 st.plotly_chart(layer_widths(point.get("widths", {}), totals, title=""), key="p:widths", **CHART)
+
+learned = legr_learned(store, run_id) if RANKINGS.get(ranking).needs_search else None
+if learned is not None:
+    if learned["identity"]:
+        st.warning("LeGR's best candidate is the identity map (α = 1, κ = 0 in every layer): its ranking is exactly "
+                   "|γ|, and so is this curve. A longer search (more generations) or another FLOPs target may find "
+                   "more; start one with `slimcore rank RUN --ranking legr --search`.")
+    elif learned["no_gain"]:
+        st.warning("LeGR's search found nothing better than plain |γ| on its held-out images; this ranking differs "
+                   "from |γ| but was not shown to be better.")
+    with st.expander("What LeGR learned: α and κ per layer"):
+        fit, ident = learned["fitness"], learned["identity_fitness"]
+        st.caption(f"Score of a channel: α·|γ| + κ of its layer. Best fitness {fit:.4f} against {ident:.4f} for the "
+                   f"identity map (|γ|), on {learned['scored_on']}, after pruning to the search's FLOPs target and a "
+                   f"few fine-tuning steps; {learned['evaluated']} candidates.")
+        st.dataframe(learned["groups"], hide_index=True, width="stretch")
 
 with st.expander("Channel groups: which layers are cut together, and where a removed channel's constant goes"):
     groups = groups_at(curve, point)

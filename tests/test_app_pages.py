@@ -436,3 +436,20 @@ def test_train_page_recipe_fills_the_form_and_the_run_keeps_its_schedule(runs_di
     cfg = run["config"]
     assert (cfg["model"], cfg["lam"], cfg["schedule"], cfg["weight_decay"], cfg["label"]) == (
         "vgg19", 1e-4, "step", 1e-4, "recipe slimming-vgg19-cifar10")
+
+
+def test_prune_page_says_when_legr_kept_the_identity_map(runs_dir):
+    """A search of one candidate keeps the identity map: the page says the legr curve is the |γ| curve and shows
+    the learned α, κ."""
+    from conftest import train_l1_digits
+    from slimcore.pruning import LegrSettings, get_curve, search_legr
+
+    store, run_id = train_l1_digits(runs_dir)
+    search_legr(store, run_id, LegrSettings(population=1, sample=1, generations=0, steps=1))
+    get_curve(store, run_id, "legr")  # the curve the page reads (50 points)
+    at = page("pages/2_Prune.py").run()
+    at.selectbox(key="p:ranking").set_value("legr").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("best candidate is the identity map" in w.value for w in at.warning), [w.value for w in at.warning]
+    frames = [d.value for d in at.dataframe]
+    assert any(list(f.columns) == ["group", "alpha", "kappa"] and (f["alpha"] == 1.0).all() for f in frames)

@@ -58,3 +58,26 @@ def test_has_legr_only_for_a_search_of_the_current_checkpoint(tmp_path):
     assert has_legr(store, run_id)
     store.add_checkpoint(run_id, 4, 1.5, tmp_path / "last.pt")
     assert not has_legr(store, run_id)
+
+
+def test_legr_learned_says_when_the_search_kept_the_identity_map(tmp_path):
+    from slimcore.pruning.results import legr_learned
+
+    store = RunStore(tmp_path)
+    run_id = store.create_run({})
+    assert legr_learned(store, run_id) is None
+    store.add_checkpoint(run_id, 3, 1.0, tmp_path / "last.pt")
+    key = {"checkpoint": str(tmp_path / "last.pt"), "step": 3}
+
+    def stored(alpha, kappa, fitness, identity_fitness):
+        path = write_json(tmp_path / "legr.json", {"checkpoint": key, "groups": ["a", "b"], "alpha": alpha,
+                                                   "kappa": kappa, "fitness": fitness,
+                                                   "identity_fitness": identity_fitness, "scored_on": "40 held-out"})
+        store.put_artifact(run_id, "legr", "ranking", str(path))
+        return legr_learned(store, run_id)
+
+    same = stored([1.0, 1.0], [0.0, 0.0], 0.8, 0.8)
+    assert same["identity"] and same["no_gain"] and same["scored_on"] == "40 held-out"
+    learned = stored([1.3, 0.9], [0.0, 0.02], 0.9, 0.8)
+    assert not learned["identity"] and not learned["no_gain"]
+    assert learned["groups"] == [{"group": "a", "alpha": 1.3, "kappa": 0.0}, {"group": "b", "alpha": 0.9, "kappa": 0.02}]

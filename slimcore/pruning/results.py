@@ -1,4 +1,5 @@
-"""What the pruning jobs left in the store, read back for the app: curves, LeGR searches, commits."""
+"""What the pruning jobs left in the store, read back for the app: curves, LeGR searches (and what they learned),
+commits."""
 from __future__ import annotations
 
 from slimcore.pruning.committing import prune_report
@@ -33,3 +34,21 @@ def has_legr(store: RunStore, run_id: str) -> bool:
     """Whether a LeGR search of the run's current checkpoint is stored."""
     return stored_legr(store, run_id) is not None
 
+
+
+def legr_learned(store: RunStore, run_id: str) -> dict | None:
+    """What the run's stored LeGR search learned, for the Prune page: per group α and κ, the search's fitness
+    against the identity map's, and whether its best candidate is the identity map itself (then the legr
+    ranking is exactly |γ|, and so is its curve) or gained nothing over it."""
+    learned = stored_legr(store, run_id)
+    if not learned or "alpha" not in learned:
+        return None
+    alpha, kappa = learned["alpha"], learned["kappa"]
+    fitness, identity_fitness = learned.get("fitness"), learned.get("identity_fitness")
+    return {
+        "groups": [{"group": g, "alpha": a, "kappa": k} for g, a, k in zip(learned["groups"], alpha, kappa)],
+        "identity": all(a == 1.0 for a in alpha) and all(k == 0.0 for k in kappa),
+        "no_gain": fitness is not None and identity_fitness is not None and fitness <= identity_fitness,
+        "fitness": fitness, "identity_fitness": identity_fitness,
+        "scored_on": learned.get("scored_on", "val"), "evaluated": learned.get("evaluated"),
+    }
