@@ -21,6 +21,16 @@ def run_label(run: dict) -> str:
     return f"{run['id']} · {details}" if details else run["id"]
 
 
+def legend_label(run: dict) -> str:
+    """'slimnet · tl1 λ=0.01 · mnist5k · 5ea1': what a reader of a legend tells runs apart by, and the end of the
+    run id to find it in the table."""
+    cfg = run.get("config") or {}
+    lam = f" λ={cfg['lam']:g}" if cfg.get("lam") is not None else ""
+    parts = [cfg.get("model"), f"{cfg.get('penalty')}{lam}" if cfg.get("penalty") else None, cfg.get("dataset"),
+             run["id"].rsplit("-", 1)[-1]]
+    return " · ".join(str(p) for p in parts if p)
+
+
 def url_run(store: RunStore) -> str | None:
     """The run named by ?run= when it exists in the store."""
     run_id = st.query_params.get("run")

@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from app_support.layout import page_setup
+from app_support.runs import legend_label
 from app_support.store import get_store
 from app_support.upload import upload_evaluator
 from slimcore import jobs
@@ -62,14 +63,16 @@ else:
     default = [r["id"] for r in with_gamma if r["status"] == "finished"][:3] or ids[:3]
     chosen = st.multiselect("Compare runs", ids, default=default, key="r:chosen")
     if chosen:
+        names = {run_id: legend_label(by_id[run_id]) for run_id in chosen}
         finals = {}
         for run_id in chosen:
             snaps = store.snapshots(run_id, epoch_end_only=True) or store.snapshots(run_id)[-1:]
             if snaps:
-                finals[run_id] = snaps[-1]["gamma"]
+                finals[names[run_id]] = snaps[-1]["gamma"]
         left, right = st.columns(2)
         left.plotly_chart(gamma_overlay(finals), key="r:gamma", width="stretch")
-        curves = cached_curves(store, chosen)
+        curves = {key.replace(run_id, names[run_id], 1): value for run_id in chosen
+                  for key, value in cached_curves(store, [run_id]).items()}
         if curves:
             right.plotly_chart(tradeoff_overlay(curves), key="r:curves", width="stretch")
         else:

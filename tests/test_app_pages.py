@@ -404,6 +404,12 @@ def test_runs_page_overlays_stored_tradeoff_curves_and_evaluates_a_pruned_model(
     report = commit(store, run_id, PruneSettings(flops_ratio=0.7, out_dir=str(tmp_path), latency_repeats=2))
     at = page("pages/3_Runs.py").run()
     assert len(at.get("plotly_chart")) == 2  # γ overlay and trade-off overlay
+    import json
+
+    legends = {t.get("name") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]}
+    short = run_id.rsplit("-", 1)[-1]
+    assert f"slimnet · l1 λ=0.003 · digits · {short}" in legends, legends  # what tells runs apart, not an id
+    assert f"slimnet · l1 λ=0.003 · digits · {short} · bn" in legends, legends
     frame = at.dataframe[0].value
     row = frame[frame["run"] == report["run_id"]].iloc[0]
     assert row["kind"] == "prune" and row["parent"] == run_id and row["model"] == "slimnet"
