@@ -18,7 +18,6 @@ Writes benchmarks/results/exact_removal.md.
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 import tempfile
 import time
@@ -29,9 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from benchmarks.pruning_common import counted_flops, train, write_result  # noqa: E402
+from benchmarks.pruning_common import counted_flops, torch_pruning_at, train, write_result  # noqa: E402
 from slimcore.analysis.calibration import ExactBetaCompensation  # noqa: E402
-from slimcore.analysis.graph import output_layer  # noqa: E402
 from slimcore.analysis.structure import pruned_model  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.pruning.math.compensate import BetaAbsorption, NoCompensation  # noqa: E402
@@ -50,32 +48,6 @@ RUNS = {
 }
 REMOVED = (0.3, 0.5, 0.7)
 METHODS = ("mean-input", "exact act(β)", "act(β) absorbed", "cut outright", "TP BNScalePruner")
-
-
-def torch_pruning_at(model, input_shape, budget: int) -> torch.nn.Module:
-    """BNScalePruner (global, default importance) at the largest pruning ratio whose model has ≤ `budget` FLOPs."""
-    import torch_pruning as tp
-
-    last = dict(model.named_modules())[output_layer(model, torch.zeros(1, *input_shape))]
-
-    def prune(ratio: float):
-        m = copy.deepcopy(model).eval()
-        for p in m.parameters():
-            p.requires_grad_(True)
-        ignored = [dict(m.named_modules())[n] for n, mod in model.named_modules() if mod is last]
-        tp.pruner.BNScalePruner(m, torch.zeros(1, *input_shape), importance=tp.importance.BNScaleImportance(),
-                                global_pruning=True, pruning_ratio=ratio, ignored_layers=ignored).step()
-        return m.eval()
-
-    lo, hi, best = 0.0, 0.99, None  # the smallest ratio that fits: the largest model within the budget
-    for _ in range(12):
-        mid = (lo + hi) / 2
-        candidate = prune(mid)
-        if counted_flops(candidate, input_shape) <= budget:
-            hi, best = mid, candidate
-        else:
-            lo = mid
-    return best if best is not None else prune(0.0)
 
 
 def scored(model, trained) -> str:
@@ -107,7 +79,7 @@ def rows_for(label: str, trained) -> tuple[list[str], float]:
             pruned = pruned_model(model, st, sel.plan, compensation)
             cells.append(scored(pruned, trained))
         budget = counted_flops(pruned, shape)
-        cells.append(scored(torch_pruning_at(model, shape, budget), trained) if target != "exact zeros only" else "")
+        cells.append(scored(torch_pruning_at(model, shape, budget, iterations=12), trained) if target != "exact zeros only" else "")
         rows.append(f"| {label} | {target} | {budget / base_flops:.1%} | " + " | ".join(cells) + " |")
         print(rows[-1], flush=True)
     return rows, zeros

@@ -19,9 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
-import torch_pruning as tp  # noqa: E402
 
-from benchmarks.pruning_common import counted_flops, train, write_result  # noqa: E402
+from benchmarks.pruning_common import counted_flops, torch_pruning_at, train, write_result  # noqa: E402
 from slimcore.config import TrainConfig  # noqa: E402
 from slimcore.pruning.math.cut import cut  # noqa: E402
 from slimcore.pruning.math.plan import select_flops  # noqa: E402
@@ -34,30 +33,6 @@ from slimcore.training.evaluate import evaluate  # noqa: E402
 CONFIG = TrainConfig(model="slimnet", dataset="mnist5k", epochs=6, penalty="l1", lam=1e-2,
                      penalty_params={"mode": "subgradient"}, label="bench-l1")
 REMOVED = (0.3, 0.5, 0.7)
-
-
-def torch_pruning_at(model, input_shape, budget: int, normalizer) -> torch.nn.Module:
-    """BNScalePruner (global) at the largest pruning ratio whose model has at most `budget` FLOPs."""
-    def prune(ratio: float):
-        m = copy.deepcopy(model).eval()
-        for p in m.parameters():
-            p.requires_grad_(True)
-        pruner = tp.pruner.BNScalePruner(
-            m, torch.zeros(1, *input_shape), importance=tp.importance.BNScaleImportance(normalizer=normalizer),
-            global_pruning=True, pruning_ratio=ratio, ignored_layers=[m.classifier[-1]])
-        pruner.step()
-        return m.eval()
-
-    lo, hi = 0.0, 0.99
-    best = prune(lo)
-    for _ in range(14):
-        mid = (lo + hi) / 2
-        candidate = prune(mid)
-        if counted_flops(candidate, input_shape) <= budget:
-            hi, best = mid, candidate
-        else:
-            lo = mid
-    return best
 
 
 def main() -> None:

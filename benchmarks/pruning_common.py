@@ -35,3 +35,37 @@ def write_result(name: str, title: str, body: str) -> Path:
     path = save_result(name, f"# {title}\n\nMachine: {describe_machine()}\n\n{body.rstrip()}\n")
     print(path.read_text())
     return path
+
+
+def torch_pruning_at(model: torch.nn.Module, input_shape: tuple[int, ...], budget: int, normalizer="mean",
+                     iterations: int = 14) -> torch.nn.Module:
+    """Torch-Pruning's BNScalePruner (global pruning, |γ| importance with `normalizer`, the output layer kept) at
+    the smallest pruning ratio whose model has at most `budget` FLOPs (the largest model within the budget),
+    found by bisection over [0, 0.99]; with no ratio under budget, the unpruned model."""
+    import copy
+
+    import torch_pruning as tp
+
+    from slimcore.analysis.graph import output_layer
+
+    last = output_layer(model, torch.zeros(1, *input_shape))
+
+    def prune(ratio: float) -> torch.nn.Module:
+        m = copy.deepcopy(model).eval()
+        for p in m.parameters():
+            p.requires_grad_(True)
+        tp.pruner.BNScalePruner(m, torch.zeros(1, *input_shape),
+                                importance=tp.importance.BNScaleImportance(normalizer=normalizer),
+                                global_pruning=True, pruning_ratio=ratio,
+                                ignored_layers=[m.get_submodule(last)]).step()
+        return m.eval()
+
+    lo, hi, best = 0.0, 0.99, None
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        candidate = prune(mid)
+        if counted_flops(candidate, input_shape) <= budget:
+            hi, best = mid, candidate
+        else:
+            lo = mid
+    return best if best is not None else prune(0.0)

@@ -32,6 +32,9 @@ def add(recipe: Recipe) -> Recipe:
 # Network slimming's CIFAR schedule (Liu et al. 2017): SGD momentum 0.9, weight decay 1e-4, batch 64, lr 0.1
 # divided by 10 at 50 % and 75 % of 160 epochs (our `step` schedule), the subgradient λ·sign(γ).
 _SLIMMING = {"epochs": 160, "batch_size": 64, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "schedule": "step"}
+# LeGR prunes a ResNet-56 trained without a penalty; this is the usual CIFAR schedule for one.
+_LEGR_BASE = {"model": "resnet56", "penalty": "none", "lam": 0.0, "epochs": 200, "batch_size": 128, "lr": 0.1,
+              "momentum": 0.9, "weight_decay": 5e-4, "schedule": "step"}
 
 add(Recipe(
     "slimming-vgg19-cifar10", "Liu et al. 2017, network slimming: VGG-19 on CIFAR-10",
@@ -101,8 +104,7 @@ add(Recipe(
 
 add(Recipe(
     "legr-resnet56-cifar10", "Chin et al. 2020, LeGR: ResNet-56 on CIFAR-10 at 47 % of the FLOPs",
-    {"model": "resnet56", "dataset": "cifar10", "penalty": "none", "lam": 0.0, "epochs": 200, "batch_size": 128,
-     "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "schedule": "step"},
+    {"dataset": "cifar10", **_LEGR_BASE},
     prune="learn the ranking at 47 % of the FLOPs kept (`slimcore rank RUN --ranking legr --target-flops 0.47 "
           "--population 64 --sample 16 --generations 400 --steps 0`), prune there, fine-tune 400 epochs at lr 0.01",
     reported="the paper's Table 1 (not quoted here: no verified copy); its code's script `legr_table1.sh` "
@@ -111,8 +113,7 @@ add(Recipe(
 
 add(Recipe(
     "legr-resnet56-cifar100", "Chin et al. 2020, LeGR: ResNet-56 on CIFAR-100 (Fig. 2)",
-    {"model": "resnet56", "dataset": "cifar100", "penalty": "none", "lam": 0.0, "epochs": 200, "batch_size": 128,
-     "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "schedule": "step"},
+    {"dataset": "cifar100", **_LEGR_BASE},
     prune="learn the ranking (`slimcore rank RUN --ranking legr --target-flops 0.2 --population 64 --sample 16 "
           "--generations 400 --steps 200`), prune to 10–20 % of the FLOPs kept, fine-tune 60 epochs",
     reported="the paper's Fig. 2 (accuracy against FLOPs at 10, 13, 16 and 20 % kept; not quoted here)",

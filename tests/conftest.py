@@ -242,6 +242,20 @@ def random_pruned(name: str, shape=(1, 8, 8), quantile: float = 0.5) -> nn.Modul
     return pruned_model(model, structure, select(scores, float(np.quantile(np.concatenate(scores), quantile))).plan)
 
 
+def zero_gammas(model: nn.Module, structure, plan) -> nn.Module:
+    """The same network with γ = 0 (β kept) for every BN channel the plan removes: the function exact removal
+    preserves."""
+    import copy
+
+    out = copy.deepcopy(model)
+    modules = dict(out.named_modules())
+    with torch.no_grad():
+        for (name, kind), idx in structure.removed(plan).items():
+            if kind == "bn":
+                modules[name].weight[torch.as_tensor(idx)] = 0
+    return out
+
+
 # -- a net whose removed channels are constant everywhere (absorption, constant uses) -------------------------
 class NoPadNet(nn.Module):
     """Unpadded convs so a constant channel is constant everywhere: conv→BN (fold), conv→cat (bias), a

@@ -3,8 +3,6 @@ hand, and exact act(β) compensation keeps a network's function when the removed
 included."""
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 from torch import nn
@@ -14,7 +12,7 @@ from slimcore.analysis.structure import analyse, pruned_model
 from slimcore.pruning.math.plan import select
 from slimcore.pruning.math.rankings import bn_scores
 
-from conftest import ResidualNet, make
+from conftest import ResidualNet, make, zero_gammas
 
 
 def small_net() -> nn.Sequential:
@@ -44,23 +42,13 @@ def test_mean_inputs_watch_only_the_named_layers_and_leave_the_modes():
     assert model[1].num_batches_tracked.item() == 0  # eval mode: running statistics untouched
 
 
-def zero_gamma_reference(model, structure, plan):
-    out = copy.deepcopy(model)
-    modules = dict(out.named_modules())
-    with torch.no_grad():
-        for (name, kind), idx in structure.removed(plan).items():
-            if kind == "bn":
-                modules[name].weight[torch.as_tensor(idx)] = 0
-    return out.eval()
-
-
 def test_exact_beta_keeps_a_residual_network_whose_removed_gammas_are_zero():
     model = make(ResidualNet).eval()
     structure = analyse(model, (3, 8, 8))
     scores = bn_scores(model, structure.groups)
     plan = select(scores, float(np.quantile(np.concatenate(scores), 0.5)), 1).plan
     assert structure.removed(plan)
-    reference = zero_gamma_reference(model, structure, plan)
+    reference = zero_gammas(model, structure, plan).eval()
     pruned = pruned_model(model, structure, plan, ExactBetaCompensation((3, 8, 8)))
     x = torch.randn(6, 3, 8, 8)
     with torch.no_grad():

@@ -16,7 +16,7 @@ from slimcore.pruning.math.plan import select
 from slimcore.pruning.math.rankings import bn_scores
 from slimcore.analysis.structure import analyse, pruned_model
 
-from conftest import NoPadNet
+from conftest import NoPadNet, zero_gammas
 
 
 def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -29,17 +29,6 @@ def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
                 m.running_mean.copy_(torch.randn(m.num_features) * 0.1)
                 m.running_var.copy_(torch.rand(m.num_features) + 0.5)
     return model.eval()
-
-
-def zero_gammas(model: nn.Module, structure, plan) -> nn.Module:
-    """The same network with γ = 0 (β kept) for every removed BN channel: the function absorption preserves."""
-    out = copy.deepcopy(model)
-    modules = dict(out.named_modules())
-    with torch.no_grad():
-        for (name, kind), idx in structure.removed(plan).items():
-            if kind == "bn":
-                modules[name].weight[torch.as_tensor(idx)] = 0
-    return out
 
 
 @pytest.mark.parametrize("quantile", [0.2, 0.5, 0.8])

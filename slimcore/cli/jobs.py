@@ -57,15 +57,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def assess(summary: dict, config: dict, status: str) -> list[dict]:
-    from slimcore.training.health import assess as assess_run
-
-    return assess_run(summary, config, status)
-
-
 def run_row(run: dict, parent: dict | None = None) -> dict:
     """One run as the flat JSON object `slimcore runs --json` prints; a job on a training run shows that run's
     model, data set and penalty."""
+    from slimcore.training.health import assess  # here: `slimcore.training` loads torch, the CLI starts without it
+
     summary = run["summary"]
     source = run["config"] if run["kind"] == "train" else (parent or {}).get("config", {})
     return {

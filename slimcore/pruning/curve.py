@@ -73,32 +73,28 @@ def get_curve(store: RunStore, run_id: str, ranking: str = "bn", points: int = 5
     started = time.perf_counter()
     targets = curve_targets(points)
     landmarks = RANKINGS.get(ranking)().landmarks(learned)
-    total = len(targets) + len(landmarks) + 1
+    total = len(targets) + len(landmarks) + 1  # the unpruned model first
     if progress:
         progress(0, total, "evaluating the unpruned model")
     base, _ = measure(trained, None)
+    # Each point: how its selection is made, and what it adds to the point. The landmarks (e.g. exactly the
+    # filters TPP chose) come after the evenly spaced FLOPs targets.
+    choices = [(lambda t=t: select_flops(scores, t, trained.structure.macs, min_channels), {"target_flops_ratio": t})
+               for t in targets]
+    choices += [(lambda t=t: select(scores, t, min_channels), {"target_flops_ratio": None, "landmark": True})
+                for t in landmarks]
     seen: dict[tuple, dict] = {}  # equal plans (tied scores, clamped tails) are evaluated once
     out = []
-    for i, target in enumerate(targets):
+    for i, (choose, extra) in enumerate(choices):
         if stop():
             raise Stopped(f"the curve was stopped after {i} of {points} points; nothing was stored.")
-        sel = select_flops(scores, target, trained.structure.macs, min_channels)
+        sel = choose()
         if sel.plan not in seen:
             seen[sel.plan] = measure(trained, sel)[0]
-        out.append({**seen[sel.plan], "threshold": sel.threshold, "clamped": sel.clamped,
-                    "target_flops_ratio": target})
+        out.append({**seen[sel.plan], "threshold": sel.threshold, "clamped": sel.clamped, **extra})
         if progress:
             progress(i + 2, total, f"threshold {sel.threshold:.4g}: {out[-1]['flops_ratio']:.1%} FLOPs, "
                                    f"val accuracy {out[-1]['accuracy']:.4f}")
-    for j, threshold in enumerate(landmarks):  # e.g. exactly the filters TPP chose
-        sel = select(scores, threshold, min_channels)
-        if sel.plan not in seen:
-            seen[sel.plan] = measure(trained, sel)[0]
-        out.append({**seen[sel.plan], "threshold": sel.threshold, "clamped": sel.clamped,
-                    "target_flops_ratio": None, "landmark": True})
-        if progress:
-            progress(len(targets) + j + 2, total, f"landmark threshold {sel.threshold:.4g}: val accuracy "
-                                                  f"{out[-1]['accuracy']:.4f}")
     flat = np.concatenate(scores)
     curve = {
         "run_id": run_id, "ranking": ranking, "min_channels": min_channels, "split": "val",
