@@ -44,9 +44,19 @@ class TrainConfig:
     checkpoint_every: int = 0
     num_workers: int = 0
     label: str = ""
+    init_from: str | None = None  # start from this weights file (a state_dict or a checkpoint)
+    pretrained: bool = False  # start from torchvision's published weights (tv_* models)
 
     def __post_init__(self) -> None:
         _validate(self)
+        from slimcore.models.external import canonical, is_spec
+
+        if is_spec(self.model):
+            object.__setattr__(self, "model", canonical(self.model))
+        if self.init_from:
+            from pathlib import Path
+
+            object.__setattr__(self, "init_from", str(Path(self.init_from).expanduser().resolve()))
         penalty = self.build_penalty()  # validates the penalty's parameters, fills in its defaults
         resolved = {k: v for k, v in penalty.params().items() if k != "lam" and v is not None}
         object.__setattr__(self, "lam", penalty.lam)
@@ -95,12 +105,15 @@ def _validate(cfg: TrainConfig) -> None:
     from slimcore.data import DATASETS
     from slimcore.devices import check_device_spec
     from slimcore.models import MODELS
+    from slimcore.models.external import check_spec_form, is_spec
 
     for name in ("model", "dataset", "penalty", "schedule", "device"):
         value = getattr(cfg, name)
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{name} must be a non-empty name, got {value!r}.")
-    MODELS.get(cfg.model)
+    # A `module:function` model is imported when the run starts (jobs.check_startable), not each time a stored
+    # config is read: a run whose module is gone stays listable and prunable from its checkpoint's records.
+    check_spec_form(cfg.model) if is_spec(cfg.model) else MODELS.get(cfg.model)
     DATASETS.get(cfg.dataset)
     if cfg.schedule not in SCHEDULES:
         raise ConfigError(f"unknown schedule {cfg.schedule!r}; valid: {', '.join(SCHEDULES)}.")
@@ -109,7 +122,14 @@ def _validate(cfg: TrainConfig) -> None:
         raise ConfigError("data_root must be a folder path or left unset.")
     if cfg.lam is not None:
         _number("lam", cfg.lam, low=0)
-    _number("epochs", cfg.epochs, low=1, high=100_000, integer=True)
+    if cfg.init_from is not None and (not isinstance(cfg.init_from, str) or not cfg.init_from.strip()):
+        raise ConfigError("init_from must be the path of a weights file or left unset.")
+    if not isinstance(cfg.pretrained, bool):
+        raise ConfigError("pretrained must be true or false.")
+    if cfg.init_from and cfg.pretrained:
+        raise ConfigError("give --init-from FILE or --pretrained, not both: each names the starting weights.")
+    # 0 epochs records given weights without training them (`slimcore import`)
+    _number("epochs", cfg.epochs, low=0 if (cfg.init_from or cfg.pretrained) else 1, high=100_000, integer=True)
     _number("lr", cfg.lr, low=0, low_open=True, high=10)
     _number("momentum", cfg.momentum, low=0, high=0.999)
     _number("weight_decay", cfg.weight_decay, low=0, high=1)

@@ -275,3 +275,15 @@ class NoPadNet(nn.Module):
         x = nn.functional.relu6(self.bdw(self.dw(x)))
         x = torch.relu(self.b3(self.c3(x)))
         return self.fc(torch.flatten(x, 1))
+
+
+def tensorboard_events(folder) -> dict:
+    """{"scalars": {tag: [(step, value)]}, "histograms": {tag: [(step, HistogramValue)]}} of the event files in
+    `folder`, read back with TensorBoard's own reader keeping every event (size guidance 0)."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    acc = ea.EventAccumulator(str(folder), size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
+    acc.Reload()
+    tags = acc.Tags()
+    return {"scalars": {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in tags["scalars"]},
+            "histograms": {t: [(e.step, e.histogram_value) for e in acc.Histograms(t)] for t in tags["histograms"]}}

@@ -87,3 +87,31 @@ def pruned_model(model: nn.Module, structure: Structure, plan: Plan, compensatio
     work, removed = compensated_copy(model, structure, plan, compensation)
     cut(work, removed)
     return work
+
+
+def why_unprunable(model: nn.Module, input_shape: tuple[int, int, int], model_name: str | None = None) -> str | None:
+    """Why the pruning engine cannot handle `model` (None when it finds channel groups to prune): no BatchNorm
+    to take γ from, an operation Torch-Pruning's graph or torch.fx cannot trace, or BN layers whose channels are
+    all tied to something that cannot shrink. A built-in zoo model (`model_name`) is known prunable: not traced."""
+    from slimcore.errors import SlimcoreError
+    from slimcore.models import MODELS
+
+    if model_name is not None and model_name in MODELS and model_name not in MODELS.plugins:
+        return None
+    if not any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+        return ("it has no BatchNorm2d layer, so there is no γ to rank channels by; put a BatchNorm2d after the "
+                "convolutions to prune")
+    was_training = model.training
+    try:
+        structure = analyse(model, input_shape)
+    except SlimcoreError as e:
+        return str(e).rstrip(".")
+    except Exception as e:  # Torch-Pruning's tracer raises whatever the model's forward raises under it
+        return (f"Torch-Pruning's dependency graph cannot trace it ({type(e).__name__}: {str(e)[:160]}); "
+                "pruning needs a forward pass made of traceable tensor operations")
+    finally:
+        model.train(was_training)
+    if not structure.groups:
+        return ("none of its BatchNorm2d layers follows a convolution whose output channels can be removed "
+                "(each is tied to a layer that cannot shrink)")
+    return None

@@ -62,8 +62,11 @@ def run_row(run: dict, parent: dict | None = None) -> dict:
     model, data set and penalty."""
     from slimcore.training.health import assess  # here: `slimcore.training` loads torch, the CLI starts without it
 
+    from slimcore.jobs import holds_model
+
     summary = run["summary"]
-    source = run["config"] if run["kind"] == "train" else (parent or {}).get("config", {})
+    own_model = holds_model(run)  # a training or import run; the other jobs work on one
+    source = run["config"] if own_model else (parent or {}).get("config", {})
     return {
         "run_id": run["id"], "kind": run["kind"], "parent": run["parent"], "status": run["status"],
         "message": run["message"], "pid": run["pid"], "progress": run["progress"],
@@ -74,8 +77,9 @@ def run_row(run: dict, parent: dict | None = None) -> dict:
         "epoch": summary.get("epoch"), "val_accuracy": summary.get("val_accuracy"),
         "test_accuracy": summary.get("test_accuracy"),
         "sparsity@0.01": summary.get("sparsity@0.01"), "sparsity@0": summary.get("sparsity@0"),
-        "settings": run["config"] if run["kind"] != "train" else None,
-        "health": assess(summary, run["config"], run["status"]) if run["kind"] == "train" else [],
+        "settings": None if own_model else run["config"],
+        "health": assess(summary, run["config"], run["status"]) if own_model else [],
+        "notes": summary.get("notes", []), "unprunable": summary.get("unprunable"),
     }
 
 

@@ -10,7 +10,8 @@ from slimcore.errors import SlimcoreError
 from slimcore.jsonsafe import json_safe
 
 # Each module contributes `register(subparsers)`; its parsers set `func`.
-COMMAND_MODULES = ("slimcore.cli.training", "slimcore.cli.jobs", "slimcore.cli.pruning", "slimcore.cli.recipes")
+COMMAND_MODULES = ("slimcore.cli.training", "slimcore.cli.jobs", "slimcore.cli.pruning", "slimcore.cli.recipes",
+                   "slimcore.cli.export", "slimcore.cli.plugins", "slimcore.cli.imports")
 
 
 def one_line(text: str) -> str:

@@ -36,6 +36,7 @@ def open_store(args: argparse.Namespace):
 
 
 def register(sub) -> None:
+    from slimcore.cli.plugins import plugin_failures_text
     from slimcore.data import DATASETS
     from slimcore.models import MODELS
     from slimcore.penalties import PENALTIES
@@ -48,7 +49,9 @@ def register(sub) -> None:
 
     t.add_argument("--recipe", default=None, help=f"start from a paper's set-up (any flag given overrides it): "
                                                    f"{_names(RECIPES)}; `slimcore recipe list` shows them")
-    t.add_argument("--model", default=None, help=f"one of: {_names(MODELS)} (default {d['model'].default})")
+    t.add_argument("--model", default=None, help=f"one of: {_names(MODELS)} (default {d['model'].default}); or "
+                                                  "your own: package.module:function or path/to/file.py:function, "
+                                                  "a callable (num_classes, in_channels, image_size) -> nn.Module")
     t.add_argument("--dataset", default=None, help=f"one of: {_names(DATASETS)} (default {d['dataset'].default})")
     t.add_argument("--data-root", default=None, help="data folder (cifar download target, imagefolder root)")
     t.add_argument("--penalty", default=None, help=f"one of: {_names(PENALTIES)} (default {DEFAULT_PENALTY})")
@@ -70,11 +73,20 @@ def register(sub) -> None:
     t.add_argument("--snapshot-every", type=int, default=d["snapshot_every"].default,
                    help="record γ every N steps (and at each epoch end)")
     t.add_argument("--workers", type=int, default=d["num_workers"].default, help="data loader workers")
+    t.add_argument("--init-from", default=None, metavar="FILE",
+                   help="start from these weights: a state_dict or checkpoint file (loaded with weights_only); a "
+                        "classifier head of another class count is replaced")
+    t.add_argument("--pretrained", action="store_true",
+                   help="start from torchvision's published ImageNet weights (tv_* models; downloaded into torch's "
+                        "hub cache when the machine has a network)")
     t.add_argument("--label", default="", help="a short name shown with the run")
     t.add_argument("--detach", action="store_true", help="run as a background job and return at once")
     t.add_argument("--json", action="store_true", help="print a JSON object with run_id")
     add_runs_dir(t)
     t.set_defaults(func=cmd_train)
+    failed = plugin_failures_text()
+    if failed:
+        t.epilog = failed
 
     u = sub.add_parser("resume", help="resume a stopped or interrupted run from its last checkpoint")
     u.add_argument("run_id")
@@ -164,7 +176,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         weight_decay=pick("weight_decay"), batch_size=pick("batch_size"), schedule=pick("schedule"), seed=args.seed,
         device=args.device, amp=not args.no_amp, channels_last=not args.no_channels_last, compile=args.compile,
         snapshot_every=args.snapshot_every, checkpoint_every=args.checkpoint_every, num_workers=args.workers,
-        label=label,
+        label=label, init_from=args.init_from, pretrained=args.pretrained,
     )
 
 
@@ -186,13 +198,20 @@ def _refuse_detach_under_torchrun(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from slimcore import distributed, jobs
+    from slimcore.cli.plugins import warn_plugin_failures
     from slimcore.cli.main import print_json
     from slimcore.errors import SlimcoreError
     from slimcore.store import RunStore
     from slimcore.training.observers import ProgressBar
 
+    warn_plugin_failures()
     config = config_from_args(args)
     config.build_penalty()
+    if config.epochs == 0:
+        from slimcore.errors import ConfigError
+
+        raise ConfigError("--epochs must be at least 1; to record weights without training them, use "
+                          "`slimcore import FILE --model NAME --dataset D`.")
     _refuse_detach_under_torchrun(args)
     if args.detach:
         jobs.check_startable(config)  # device and data: bad input is refused before a run is recorded

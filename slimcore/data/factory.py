@@ -33,7 +33,35 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
         folders = ", ".join(n for n in DATASETS.names() if getattr(DATASETS.get(n), "uses_root", True))
         raise ConfigError(f"dataset {name!r} is built in and reads no data folder; leave the data folder unset, "
                           f"or pick a data set that reads one ({folders}).")
-    return loader(root=Path(root).expanduser() if root is not None else None, seed=seed, **options)
+    root = Path(root).expanduser() if root is not None else None
+    if name not in DATASETS.plugins:
+        return loader(root=root, seed=seed, **options)
+    from slimcore.errors import DataError, SlimcoreError
+
+    try:
+        splits = loader(root=root, seed=seed, **options)
+    except SlimcoreError:
+        raise
+    except Exception as e:  # a plugin's loader can raise anything: say whose it is
+        raise DataError(f"dataset {name!r} (plugin {DATASETS.plugins[name]}) failed to load: {type(e).__name__}: "
+                        f"{str(e)[:200]}") from e
+    if not isinstance(splits, DataSplits):
+        raise DataError(f"dataset {name!r} (plugin {DATASETS.plugins[name]}) returned a {type(splits).__name__}, "
+                        "not slimcore.data.DataSplits.")
+    return splits
+
+
+def loader_problem(fn: object) -> str | None:
+    """Why `fn` cannot be a data-set loader `(root, seed, **options) -> DataSplits` (None when it can)."""
+    if not callable(fn):
+        return f"it is a {type(fn).__name__}, not a callable (root, seed) -> DataSplits"
+    try:
+        inspect.signature(fn).bind(root=None, seed=0)
+    except TypeError as e:
+        return f"it cannot be called as (root, seed) -> DataSplits ({e})"
+    except ValueError:  # a builtin without a signature: let the call decide
+        return None
+    return None
 
 
 def list_datasets() -> list[str]:

@@ -6,13 +6,13 @@
 
 The kinds are the `JOBS` registry (`slimcore.jobs.kinds`); the system is `slimcore.jobs.control`.
 """
-from slimcore.jobs import pruning, train  # noqa: F401 (registers the built-in kinds)
-from slimcore.jobs.control import (create, is_active, latest, launch, listen, resume, run_here, runs, start, stop,
-                                   view)
+from slimcore.jobs import imports, pruning, train  # noqa: F401 (registers the built-in kinds)
+from slimcore.jobs.control import (create, holds_model, is_active, latest, launch, listen, model_runs, resume,
+                                   run_here, runs, start, stop, view)
 from slimcore.jobs.kinds import JOBS, Job, JobKind
 from slimcore.jobs.train import (RESUMABLE, check_resumable, check_startable, create_run, run_training,
                                  start_training)
 
-__all__ = ["JOBS", "Job", "JobKind", "RESUMABLE", "check_resumable", "check_startable", "create", "create_run",
-           "is_active", "latest", "launch", "listen", "resume", "run_here", "run_training", "runs", "start",
+__all__ = ["JOBS", "Job", "JobKind", "RESUMABLE", "check_resumable", "check_startable", "create", "create_run", "holds_model",
+           "is_active", "latest", "launch", "listen", "model_runs", "resume", "run_here", "run_training", "runs", "start",
            "start_training", "stop", "view"]

@@ -136,6 +136,17 @@ def runs(store: RunStore, kind: str | None = None, parent: str | None = None) ->
     return [observe(r) for r in store.list_runs(kind, parent)]
 
 
+def model_runs(store: RunStore) -> list[dict]:
+    """Every run that holds a trained model (trained here or imported), newest first: what pruning works on."""
+    kinds = {name for name in JOBS.names() if JOBS.get(name).holds_model}
+    return [observe(r) for r in store.list_runs() if r["kind"] in kinds]
+
+
+def holds_model(run: dict) -> bool:
+    """True for a run whose kind holds a trained model (train, import)."""
+    return run["kind"] in JOBS and JOBS.get(run["kind"]).holds_model
+
+
 def is_active(run: dict) -> bool:
     return run["status"] in ACTIVE_STATUSES
 

@@ -48,6 +48,7 @@ class JobKind:
     needs_parent: ClassVar[bool] = True  # works on another run (a training run)
     resumable: ClassVar[bool] = False
     manages_status: ClassVar[bool] = False  # writes its own statuses (training); else the job system does
+    holds_model: ClassVar[bool] = False  # its run holds a trained model that rank, preview and prune work on
 
     @classmethod
     def describe(cls) -> str:

@@ -18,7 +18,9 @@ class _PruningJob(JobKind):
         check_prunable(store, parent)
 
     def _model(self, parent: dict | None) -> str:
-        return (parent or {}).get("config", {}).get("model", "model")
+        from slimcore.models.external import short_name
+
+        return short_name((parent or {}).get("config", {}).get("model", "model"))
 
 
 @JOBS.register("search")

@@ -6,7 +6,7 @@ import signal
 
 from slimcore.config import TrainConfig
 from slimcore.distributed import DistContext
-from slimcore.errors import SlimcoreError, StoreError
+from slimcore.errors import ConfigError, SlimcoreError, StoreError
 from slimcore.jobs.kinds import JOBS, Job, JobKind
 from slimcore.jobs.liveness import silent_but_alive
 from slimcore.store.checkpoints import check_training_state, load_checkpoint
@@ -26,9 +26,17 @@ class TrainJob(JobKind):
     needs_parent = False
     resumable = True
     manages_status = True
+    holds_model = True
 
     def label(self, settings: TrainConfig, parent: dict | None) -> str:
-        return settings.label or f"{settings.model}-{settings.penalty}"
+        from slimcore.models.external import short_name
+
+        return settings.label or f"{short_name(settings.model)}-{settings.penalty}"
+
+    def check(self, store: RunStore, parent: str | None, settings: TrainConfig) -> None:
+        if settings.epochs == 0:
+            raise ConfigError("a training run needs at least one epoch; to record given weights without training "
+                              "them, use `slimcore import FILE --model NAME --dataset D`.")
 
     def check_resumable(self, store: RunStore, run_id: str) -> None:
         check_resumable(store, run_id)
@@ -92,7 +100,7 @@ def _train(store: RunStore | None, run_id: str, setup: dict, flag: dict, observe
         trainer = Trainer(config, observers=[StoreRecorder(store, run_id), *observers] if main else [],
                           stop_requested=lambda: flag["requested"],
                           checkpoint_path=store.run_dir(run_id) / "last.pt" if main else None, dist=dist,
-                          data=data)
+                          data=data, initial_weights=setup["state"] is None)
         if setup["state"] is not None:
             trainer.load_state_dict(setup["state"])
         return trainer.fit()
@@ -125,13 +133,22 @@ def _training_setup(store: RunStore, run_id: str, resume: bool, dist: DistContex
 
 
 def check_startable(config: TrainConfig):
-    """Raises the error a run of `config` would stop with at once (device absent, data missing or unreadable),
-    so that bad input is refused before a run is recorded; returns the loaded data for a run in this process."""
+    """Raises the error a run of `config` would stop with at once (device absent, data missing or unreadable, a
+    model callable that does not build, starting weights that do not fit), so that bad input is refused before a
+    run is recorded; returns the loaded data for a run in this process."""
     from slimcore.data import load_dataset
     from slimcore.devices import choose_device
+    from slimcore.models import MODELS
 
     choose_device(config.device)
-    return load_dataset(config.dataset, root=config.data_root, seed=config.seed)
+    data = load_dataset(config.dataset, root=config.data_root, seed=config.seed)
+    if config.model not in MODELS or config.model in MODELS.plugins or config.init_from or config.pretrained:
+        from slimcore.models import create_model
+        from slimcore.models.weights import starting_weights
+
+        model = create_model(config.model, data.num_classes, data.in_channels, data.image_size)
+        starting_weights(model, config.model, config.init_from, config.pretrained)
+    return data
 
 
 def start_training(config: TrainConfig, store: RunStore) -> str:

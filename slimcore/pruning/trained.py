@@ -98,10 +98,16 @@ def _data(config: dict) -> DataSplits:
 
 def _checkpoint_of(store: RunStore, run_id: str) -> tuple[dict, dict, Path, int]:
     """(run, checkpoint row, path, mtime) of a training run that has a readable checkpoint file."""
+    from slimcore.errors import ConfigError
+    from slimcore.jobs import holds_model
+
     run = store.get_run(run_id)
-    if run["kind"] != "train":
+    if not holds_model(run):
         raise StoreError(f"run {run_id} is a {run['kind']} run; rank, preview and prune work on training runs "
                          f"(its parent is {run['parent']}).")
+    if run["summary"].get("unprunable"):
+        raise ConfigError(f"run {run_id}'s model {run['config'].get('model')!r} cannot be pruned: "
+                          f"{run['summary']['unprunable']}.")
     ckpt = store.latest_checkpoint(run_id)
     if ckpt is None:
         raise StoreError(f"run {run_id} has no checkpoint yet (status {run['status']}); wait for its first "

@@ -42,3 +42,9 @@ def assess(summary: dict, config: dict, status: str) -> list[dict]:
                       f"no γ reached 1e-2: the penalty (λ = {lam:g}) moved nothing far enough, so a threshold "
                       "can only cut channels that matter; raise λ (about threefold) or train longer."})
     return found
+
+
+def divergence_message(lr: float, lam: float, step: int) -> str:
+    """What a run whose loss became NaN/inf says (it ends `diverged`)."""
+    return (f"loss became NaN/inf at step {step}: lower the learning rate (--lr, now {lr:g}) "
+            f"or the penalty weight (--lam, now {lam:g}); the last good checkpoint is kept.")

@@ -68,6 +68,12 @@ class StoreRecorder(Observer):
         self.warned = True
         self.store.set_status(self.run_id, "running", message)
 
+    def on_note(self, trainer, message: str) -> None:
+        if not self.owns_status:
+            return
+        notes = self.store.get_run(self.run_id)["summary"].get("notes", [])
+        self.store.update_summary(self.run_id, notes=[*notes, message], unprunable=trainer.unprunable)
+
     def on_end(self, trainer, status: str, message: str) -> None:
         if self.owns_status:
             self.store.set_status(self.run_id, status, message)
@@ -102,6 +108,9 @@ class ProgressBar(Observer):
     def on_warning(self, trainer, message: str) -> None:
         if self.bar is not None:
             self.bar.write(file=self.stream, s=f"warning: {message}")
+
+    def on_note(self, trainer, message: str) -> None:
+        print(f"note: {message}", file=self.stream, flush=True)
 
     def on_end(self, trainer, status: str, message: str) -> None:
         if self.bar is not None:

@@ -9,7 +9,10 @@ SPARSITY_THRESHOLDS = (1e-3, 1e-2, 1e-1)
 
 
 def capture(bns: list[nn.BatchNorm2d]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Concatenated γ and β copies; on CUDA the copies to pinned host memory are asynchronous."""
+    """Concatenated γ and β copies; on CUDA the copies to pinned host memory are asynchronous. A model without BN
+    (it trains, though it cannot be pruned) gives empty ones."""
+    if not bns:
+        return torch.zeros(0), torch.zeros(0)
     with torch.no_grad():
         gamma = torch.cat([bn.weight.detach().reshape(-1) for bn in bns]).float()
         beta = torch.cat([bn.bias.detach().reshape(-1) for bn in bns]).float()

@@ -15,20 +15,16 @@ from slimcore.data import load_dataset
 from slimcore.devices import choose_device
 from slimcore.distributed import DistContext
 from slimcore.errors import CheckpointError
-from slimcore.models import create_model
 from slimcore.penalties import PenaltyContext, bn_layers
 from slimcore.store.checkpoints import TRAIN_FORMAT, remove_stale_temps, save_checkpoint
 from slimcore.training.batches import (batch_generator, epoch_batches, iterate_batches, resident_on,
                                        steps_per_epoch)
 from slimcore.training.evaluate import evaluate, evaluate_sums
 from slimcore.training.events import EpochInfo, Observer, Snapshot, StepInfo
+from slimcore.training.health import divergence_message
 from slimcore.training.schedules import make_scheduler
 from slimcore.training.snapshots import capture, sparsity_figures
-
-
-def _divergence_message(cfg: TrainConfig, step: int) -> str:
-    return (f"loss became NaN/inf at step {step}: lower the learning rate (--lr, now {cfg.lr:g}) "
-            f"or the penalty weight (--lam, now {cfg.lam:g}); the last good checkpoint is kept.")
+from slimcore.training.start import starting_model
 
 
 class Trainer:
@@ -42,7 +38,8 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, observers: Iterable[Observer] = (),
                  stop_requested: Callable[[], bool] | None = None, checkpoint_path: str | Path | None = None,
-                 data=None, dist: DistContext | None = None, model: torch.nn.Module | None = None) -> None:
+                 data=None, dist: DistContext | None = None, model: torch.nn.Module | None = None,
+                 initial_weights: bool = True) -> None:
         self.config = config
         self.dist = dist
         self.observers = list(observers)
@@ -53,8 +50,10 @@ class Trainer:
         self.device = choose_device(dist.device(config.device) if dist else config.device)
         self.data = data if data is not None else load_dataset(config.dataset, root=config.data_root, seed=config.seed)
         torch.manual_seed(config.seed)
+        self.notes, self.unprunable = [], None  # told once at step 0; why pruning cannot handle the model
         if model is None:
-            model = create_model(config.model, self.data.num_classes, self.data.in_channels, self.data.image_size)
+            start = starting_model(config, self.data, initial_weights)
+            model, self.notes, self.unprunable = start.model, start.notes, start.unprunable
         else:
             for p in model.parameters():
                 p.requires_grad_(True)
@@ -200,6 +199,8 @@ class Trainer:
             return self._steps(max_steps)
         self._emit("on_start")
         if self.step == 0:
+            for note in self.notes:
+                self._emit("on_note", note)
             self._emit("on_snapshot", self.snapshot(at_epoch_end=False))
         loss_acc = torch.zeros((), device=self.device)
         correct_acc = torch.zeros((), device=self.device, dtype=torch.long)
@@ -229,7 +230,7 @@ class Trainer:
                         loss_sum, correct, seen = self.dist.sum([loss_sum, correct, seen])
                         seen = int(seen)
                     if not math.isfinite(loss_sum):
-                        return self._finish("diverged", _divergence_message(cfg, self.step))
+                        return self._finish("diverged", divergence_message(cfg.lr, cfg.lam, self.step))
                     self._epoch_sums = [self._epoch_sums[0] + loss_sum, self._epoch_sums[1] + correct,
                                         self._epoch_sums[2] + seen]
                     self._emit("on_step", StepInfo(self.step, self._fractional_epoch(), loss_sum / seen,

@@ -1,4 +1,5 @@
-"""Figures as pure functions (data in, plotly Figure out): the app draws them, tests call them directly."""
+"""Figures as pure functions (data in, plotly Figure out): the app draws them, tests call them directly.
+`slimcore.viz.tensorboard` writes the same data as TensorBoard event files (imported on its own: optional package)."""
 from slimcore.viz.curves import flops_percent, tradeoff_curve, tradeoff_overlay, training_curves
 from slimcore.viz.gamma import gamma_heatmap, gamma_histogram, gamma_overlay, layer_gamma, split_layers
 from slimcore.viz.layers import layer_widths
