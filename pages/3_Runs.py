@@ -1,67 +1,68 @@
-"""Runs: every run in a table; overlay the γ distributions and trade-off curves of the ones you pick."""
+"""Runs: the runs that hold a model and the jobs on them; overlay the γ distributions and trade-off curves of the
+ones you pick (a button computes the curves that are missing)."""
 import pandas as pd
 import streamlit as st
 
+from app_support.errors import user_errors
+from app_support.jobs import progress_text
 from app_support.layout import page_setup
 from app_support.runs import legend_label
+from app_support.runs_table import job_rows, model_rows
 from app_support.store import get_store
 from app_support.upload import upload_evaluator
 from slimcore import jobs
 from slimcore.pruning.results import cached_curves
-from slimcore.training.health import assess
+from slimcore.pruning.settings import CurveSettings
 from slimcore.viz import gamma_overlay, tradeoff_overlay
 
 page_setup("Runs")
 store = get_store()
 st.title("Runs")
 
+PERCENT = st.column_config.NumberColumn(format="percent", width="small")
+DONE = st.column_config.ProgressColumn(format="percent", width="small", min_value=0.0, max_value=1.0,
+                                       help="progress of the run's job")
+
+
+def table(rows: list[dict], numeric: list[str], columns: dict) -> None:
+    frame = pd.DataFrame(rows)
+    frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        "run": st.column_config.TextColumn(width="medium"), "done": DONE,
+        "message": st.column_config.TextColumn(width="large"), **columns})
+
+
 runs = jobs.runs(store)
 if not runs:
     st.info("No runs yet: start one on the Train page.")
 else:
     by_id = {r["id"]: r for r in runs}
-    rows, warnings = [], []
-    for r in runs:
-        cfg, s = r["config"], r["summary"]
-        health = assess(s, cfg, r["status"]) if r["kind"] == "train" else []
-        warnings += [(r["id"], finding) for finding in health]
-        # a job on a training run (search, curve, prune) shows that run's model, data and penalty
-        source = cfg if r["kind"] == "train" else (by_id.get(r["parent"]) or {}).get("config", {})
-        finetune = cfg.get("finetune") or {}
-        rows.append({
-            "run": r["id"], "kind": r["kind"], "status": r["status"],
-            "health": ", ".join(f["problem"] for f in health) or ("ok" if r["kind"] == "train" else ""),
-            "done": r["progress"],
-            "penalty": source.get("penalty"), "λ": source.get("lam"),
-            "accuracy": s.get("test_accuracy", s.get("val_accuracy")),
-            "|γ|<0.01": s.get("sparsity@0.01"), "γ = 0": s.get("sparsity@0"), "FLOPs": s.get("flops_ratio"),
-            "epochs": cfg.get("epochs") if r["kind"] == "train" else finetune.get("epochs"),
-            "model": source.get("model"), "data": source.get("dataset"), "parent": r["parent"],
+    rows, warnings = model_rows(runs)
+    st.subheader("Trained models")
+    if rows:
+        table(rows, ["done", "λ", "epochs", "val accuracy", "test accuracy", "|γ|<0.01", "γ = 0"], {
+            "λ": st.column_config.NumberColumn(format="%.1e", width="small"),
+            "epochs": st.column_config.NumberColumn(width="small", help="0: imported, not trained here"),
+            "val accuracy": PERCENT, "test accuracy": PERCENT, "|γ|<0.01": PERCENT, "γ = 0": PERCENT,
+            "health": st.column_config.TextColumn(width="small", help="collapsed, exploded or nothing sparsified: "
+                                                                      "see the warnings below the table"),
         })
-    table = pd.DataFrame(rows)
-    numeric = ["done", "λ", "epochs", "accuracy", "FLOPs", "|γ|<0.01", "γ = 0"]
-    table[numeric] = table[numeric].apply(pd.to_numeric, errors="coerce")
-    percent = st.column_config.NumberColumn(format="percent", width="small")
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "run": st.column_config.TextColumn(width="medium"),
-        "λ": st.column_config.NumberColumn(format="%.1e", width="small"),
-        "epochs": st.column_config.NumberColumn(width="small", help="training epochs, or a prune's fine-tuning epochs"),
-        "accuracy": st.column_config.NumberColumn(format="percent", width="small",
-                                                  help="val accuracy of a training run, test accuracy of a prune"),
-        "FLOPs": st.column_config.NumberColumn(format="percent", width="small", help="a prune's share of the FLOPs"),
-        "|γ|<0.01": percent, "γ = 0": percent,
-        "done": st.column_config.ProgressColumn(format="percent", width="small", min_value=0.0, max_value=1.0,
-                                                help="progress of the run's job"),
-        "health": st.column_config.TextColumn(width="small", help="collapsed, exploded or nothing sparsified: see "
-                                                                  "the warnings below the table"),
-    })
     for run_id, finding in warnings:
         st.warning(f"`{run_id}` **{finding['problem']}**: {finding['message']}")
+    pruning_jobs = job_rows(runs)
+    if pruning_jobs:
+        st.subheader("Jobs on them")
+        table(pruning_jobs, ["done", "FLOPs", "test accuracy", "fine-tune epochs"], {
+            "FLOPs": st.column_config.NumberColumn(format="percent", width="small", help="a prune's share of the FLOPs"),
+            "test accuracy": PERCENT, "cut": st.column_config.TextColumn(width="small", help="the threshold or target"),
+            "fine-tune epochs": st.column_config.NumberColumn(width="small"),
+        })
 
-    with_gamma = [r for r in runs if r["kind"] == "train" and r["layers"]]
+    with_gamma = [r for r in runs if jobs.holds_model(r) and r["layers"]]
     ids = [r["id"] for r in with_gamma]
     default = [r["id"] for r in with_gamma if r["status"] == "finished"][:3] or ids[:3]
-    chosen = st.multiselect("Compare runs", ids, default=default, key="r:chosen")
+    st.subheader("Compare")
+    chosen = st.multiselect("Compare runs", ids, default=default, key="r:chosen", format_func=lambda i: legend_label(by_id[i]))
     if chosen:
         names = {run_id: legend_label(by_id[run_id]) for run_id in chosen}
         finals = {}
@@ -73,12 +74,33 @@ else:
         left.plotly_chart(gamma_overlay(finals), key="r:gamma", width="stretch")
         curves = {key.replace(run_id, names[run_id], 1): value for run_id in chosen
                   for key, value in cached_curves(store, [run_id]).items()}
-        if curves:
-            right.plotly_chart(tradeoff_overlay(curves), key="r:curves", width="stretch")
-        else:
-            right.info("No trade-off curve computed for these runs yet: open them on the Prune page.")
-        if curves and len(curves) < len(chosen):
-            right.caption("Runs not opened on the Prune page yet have no curve.")
+        missing = [run_id for run_id in chosen if not cached_curves(store, [run_id])
+                   and by_id[run_id]["status"] == "finished"]
+        running = [r for r in jobs.runs(store, kind="curve") if r["parent"] in chosen and jobs.is_active(r)]
+        with right:
+            if curves:
+                st.plotly_chart(tradeoff_overlay(curves), key="r:curves", width="stretch")
+            elif not running:
+                st.info("No trade-off curve computed for these runs yet.")
+            if missing and not running and st.button(
+                    f"Compute the missing curve{'s' if len(missing) > 1 else ''} ({len(missing)}, |γ| ranking)",
+                    key="r:compute", help="one curve job per run, in the background; the chart fills in as each ends"):
+                with user_errors("start the curve jobs"):
+                    for run_id in missing:
+                        jobs.start(store, "curve", CurveSettings(ranking="bn"), parent=run_id)
+                    st.rerun()
+
+            @st.fragment(run_every=1.0 if running else None)
+            def curve_jobs(ids: list[str]) -> None:
+                active = [jobs.view(store, i) for i in ids]
+                if any(not jobs.is_active(r) for r in active):
+                    st.rerun()
+                for r in active:
+                    share, text = progress_text(r, f"curve of {legend_label(by_id[r['parent']])}")
+                    st.progress(share, text=text)
+
+            if running:
+                curve_jobs([r["id"] for r in running])
 
 st.subheader("Evaluate a model file")
 upload_evaluator("r:upload")

@@ -184,10 +184,30 @@ def test_runs_page_tables_runs_and_overlays_their_gamma(trained):
     at = page("pages/3_Runs.py").run()
     assert not at.exception
     frame = at.dataframe[0].value
-    assert {"status", "penalty", "λ", "accuracy", "|γ|<0.01"} <= set(frame.columns)
+    assert {"status", "penalty", "λ", "val accuracy", "|γ|<0.01", "health", "message"} <= set(frame.columns)
+    assert "FLOPs" not in frame.columns  # a training run has none: no column of "None"
     assert frame[frame["kind"] == "train"]["status"].tolist() == ["finished"]
     assert len(at.multiselect(key="r:chosen").value) == 1
     assert at.get("plotly_chart")
+
+
+def test_runs_page_computes_the_missing_curves_on_request(tmp_path, monkeypatch):
+    """A run never opened on the Prune page gets its curve from the Runs page's button (a background job)."""
+    from conftest import job_log, train_l1_digits, wait_for_status
+
+    store, run_id = train_l1_digits(tmp_path / "runs", epochs=1)
+    monkeypatch.setenv("SLIMCORE_RUNS_DIR", str(store.root))
+    at = page("pages/3_Runs.py").run()
+    assert any("No trade-off curve" in i.value for i in at.info)
+    at.button(key="r:compute").click().run()
+    assert not at.exception and not at.error
+    curve = store.list_runs(kind="curve")[0]
+    assert curve["parent"] == run_id and curve["config"]["ranking"] == "bn"
+    assert wait_for_status(store, curve["id"], ("finished", "failed"), timeout=120)["status"] == "finished", \
+        job_log(store, curve["id"])
+    at = page("pages/3_Runs.py").run()
+    assert len(at.get("plotly_chart")) == 2  # γ overlay and now the trade-off overlay
+    assert "r:compute" not in [b.key for b in at.button]
 
 
 def test_runs_page_empty_store_says_so(runs_dir):
@@ -410,9 +430,11 @@ def test_runs_page_overlays_stored_tradeoff_curves_and_evaluates_a_pruned_model(
     short = run_id.rsplit("-", 1)[-1]
     assert f"slimnet · l1 λ=0.003 · digits · {short}" in legends, legends  # what tells runs apart, not an id
     assert f"slimnet · l1 λ=0.003 · digits · {short} · bn" in legends, legends
-    frame = at.dataframe[0].value
+    frame = at.dataframe[1].value  # the jobs on the trained models
     row = frame[frame["run"] == report["run_id"]].iloc[0]
-    assert row["kind"] == "prune" and row["parent"] == run_id and row["model"] == "slimnet"
+    assert row["kind"] == "prune" and row["on run"] == run_id and row["model"] == "slimnet"
+    assert row["ranking"] == "bn" and row["cut"] == "≤ 70% FLOPs" and row["FLOPs"] == report["flops_ratio"]
+    assert row["message"].startswith(f"{report['flops_ratio']:.1%} of the FLOPs")
     model_pt = Path(report["files"]["model_pt"])
     at.file_uploader[0].set_value(("model.pt", model_pt.read_bytes(), "application/octet-stream")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
