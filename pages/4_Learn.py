@@ -1,15 +1,20 @@
-"""Learn: each penalty R(x), its proximal map, and what repeated steps do to a set of γ."""
+"""Learn: each penalty R(x), its slope and proximal map, subgradient against proximal steps, what repeated steps do
+to a set of γ (a run's own, with its real step), and ISTA's rescaling and TPP's decorrelation at work."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app_support.layout import page_setup
+from app_support.runs import legend_label
 from app_support.state import keep, seed
+from app_support.store import get_store
+from slimcore import jobs
 from slimcore.errors import ConfigError
 from slimcore.penalties import PENALTIES, get
 from slimcore.penalties.base import parameter_rows
+from slimcore.penalties.demo import ista_rescaling_race, mode_race, run_step, toy_targets, tpp_gram_fade
 from slimcore.penalties.params import Param
-from slimcore.viz import gamma_overlay, penalty_curves, penalty_plot
+from slimcore.viz import gamma_overlay, gram_plot, mode_race_plot, penalty_curves, penalty_plot, rescaling_plot
 
 page_setup("Learn")
 st.title("Learn: what a penalty does to γ")
@@ -92,22 +97,70 @@ for col, (name, pen) in zip(cols, labelled.items()):
     col.metric(name, f"0 below {dead:.3g}", f"γ = 1 loses {shrink:.3g}", delta_color="off", delta_arrow="off",
                help="dead zone of the prox map (set exactly to 0) and how much a γ of 1 shrinks in one step")
 
+st.subheader("Subgradient against proximal steps, on the same γ")
+race_name = st.selectbox("penalty", list(labelled), key="l:race")
+race_steps = st.slider("steps", 10, 300, 100, step=10, key="l:race_n")
+targets = toy_targets(12)
+paths = mode_race(labelled[race_name], t, race_steps, np.ones(12), targets)
+st.plotly_chart(mode_race_plot(paths, targets), key="l:race_plot", width="stretch")
+st.caption(
+    "Twelve γ start where a BN layer starts (1). A toy data term ½(γ − c)² holds six of them up (c = 1) and lets "
+    "six go (c = 0); each step is the data step (lr 0.1) and then the penalty's step with the t above. "
+    "**Subgradient** (network slimming's update, −t·R′(γ)) overshoots zero and oscillates around it, so no γ is "
+    "ever exactly 0 and pruning must guess a threshold. **Proximal** (prox_t after the data step) lands inside the "
+    "dead zone and stays at exactly 0. The useful γ settle below 1 by the penalty's bias: ℓ1 shrinks them by "
+    "t/lr, Tℓ1 and ℓp much less.")
+
 st.subheader("Many steps on a set of γ")
-steps = st.slider("proximal steps", 0, 50, 10, key="l:n",
-                  help="apply the prox map this many times to 2,000 γ drawn from |N(0.5, 0.3)| (no loss gradient)")
-rng = np.random.default_rng(0)
-start = np.abs(rng.normal(0.5, 0.3, 2000))
+runs = [r for r in jobs.model_runs(get_store()) if r["status"] == "finished" and r["layers"]]
+FRESH, SPREAD = "a fresh BN layer (every γ = 1)", "2,000 γ spread as |N(0.5, 0.3)|"
+sources = {FRESH: None, SPREAD: None, **{f"γ of my run {legend_label(r)} (its last snapshot)": r for r in runs}}
+source = st.selectbox("start from", list(sources), key="l:source",
+                      help="a run's γ and its real step t = λ·lr / (1 − β) instead of the slider's")
+run = sources[source]
+if run is not None:
+    snaps = get_store().snapshots(run["id"])
+    start = np.abs(np.asarray(snaps[-1]["gamma"], dtype=np.float64)) if snaps else np.ones(1)
+    step_t, scale = run_step(run["config"]), 1.0
+    st.caption(f"This run trained with {run['config']['penalty']} λ = {run['config']['lam']:g}, lr = "
+               f"{run['config']['lr']:g}, momentum {run['config'].get('momentum', 0.9):g}: its step is t = "
+               f"{step_t:.3g}" + (f", {t / step_t:.0f} times smaller than the slider's {t:g}." if 0 < step_t < t
+                                   else "."))
+else:
+    start = np.ones(2000) if source == FRESH else np.abs(np.random.default_rng(0).normal(0.5, 0.3, 2000))
+    step_t, scale = t, 10.0
+steps = st.slider("proximal steps", 0, 500 if run is not None else 50, 10, key="l:n",
+                  help="apply the prox map this many times (no loss gradient)")
 series = {"start": start}
 for name, pen in labelled.items():
     g = start
     for _ in range(steps):
-        g = penalty_curves(pen, t / 10, g)[1]
+        g = penalty_curves(pen, step_t / scale, g)[1]
     series[f"{name}: {np.mean(g == 0):.0%} zero"] = g
-st.plotly_chart(gamma_overlay(series, title=f"|γ| after {steps} proximal steps of t/10"), key="l:overlay",
-                width="stretch")
+st.plotly_chart(gamma_overlay(series, title=f"|γ| after {steps} proximal steps of t = {step_t / scale:.3g}"),
+                key="l:overlay", width="stretch")
 st.caption("Without the loss pulling useful channels back, every penalty eventually zeroes everything; in "
            "training the data gradient holds the important γ up, and the penalty decides how cleanly the rest "
-           "fall to 0. Steps here use t/10.")
+           "fall to 0." + (" Steps here use t/10." if run is None else " Steps here use the run's own t."))
+
+st.subheader("ISTA's γ–W rescaling and TPP's decorrelation, shown")
+left, right = st.columns(2)
+with left:
+    races = ista_rescaling_race([1.0, 0.5, 0.25])
+    st.plotly_chart(rescaling_plot(races), key="l:ista", width="stretch")
+    st.caption("Ye et al. multiply every γ and β by α and divide the layers that read them by α: ReLU is positively "
+               "homogeneous, so the network computes the same function (largest output change here: "
+               f"{max(r.output_change for r in races):.1g}). The same soft threshold μ·λ·ρ then meets γ that start α "
+               "times smaller, so they reach 0 in fewer steps. (`IstaPenalty` on a small network, no data gradient.)")
+with right:
+    fade = tpp_gram_fade()
+    st.plotly_chart(gram_plot(fade.before, fade.after, fade.keep), key="l:tpp", width="stretch")
+    st.caption("TPP picks the filters to remove at the start (smallest ℓ1 norm), then pushes every entry of the Gram "
+               "matrix W Wᵀ that involves one of them to 0 and pulls their weights to 0, so the kept filters stop "
+               "depending on them before the cut: their norm fell from "
+               f"{fade.chosen_norm[0]:.2f} to {fade.chosen_norm[-1]:.2f}, the kept filters' stayed at "
+               f"{fade.kept_norm[0]:.2f} → {fade.kept_norm[-1]:.2f} (they move only through their correlation with "
+               "the chosen ones). (`TppPenalty`'s term alone, on one conv.)")
 
 st.subheader("Why Tℓ1 and ℓp push harder toward zero than ℓ1")
 st.markdown(

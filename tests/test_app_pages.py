@@ -281,7 +281,7 @@ class _Touch:
 def test_learn_page_plots_penalties_and_reacts_to_parameters(runs_dir):
     at = page("pages/4_Learn.py").run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 5  # R/R′/prox, the mode race, many steps, ISTA, TPP
     assert set(at.multiselect(key="l:shown").value) == {"l1", "lp", "tl1"}
     before = [m.value for m in at.metric]
     at.select_slider(key="l:t").set_value(0.05).run()
@@ -295,6 +295,31 @@ def test_learn_page_plots_penalties_and_reacts_to_parameters(runs_dir):
     assert table[(table.penalty == "ista") & (table.parameter == "lam")]["default"].tolist() == ["0.03"]
     at.multiselect(key="l:shown").set_value([]).run()
     assert any("at least one" in i.value for i in at.info)
+
+
+def test_learn_page_races_subgradient_against_proximal_from_gammas_at_one(runs_dir):
+    import json
+
+    at = page("pages/4_Learn.py").run()
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    race = next(s for s in specs if any("exactly 0" in a.get("text", "") for a in s["layout"].get("annotations", [])))
+    titles = [a["text"] for a in race["layout"]["annotations"]]
+    assert titles[0].startswith("subgradient: 0% exactly 0") and not titles[1].startswith("proximal: 0%")
+    assert "slope R′(x): the push toward 0" in [a["text"] for a in specs[0]["layout"]["annotations"]]
+
+
+def test_learn_page_takes_a_runs_gamma_and_its_real_step(trained):
+    from slimcore.store import RunStore
+
+    store = RunStore(trained)
+    run = store.list_runs(kind="train")[0]
+    at = page("pages/4_Learn.py").run()
+    choice = next(o for o in at.selectbox(key="l:source").options if o.startswith("γ of my run"))
+    at.selectbox(key="l:source").set_value(choice).run()
+    assert not at.exception
+    cfg = run["config"]
+    t = cfg["lam"] * cfg["lr"] / (1 - cfg["momentum"])
+    assert any(f"its step is t = {t:.3g}" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
 # -- Prune ------------------------------------------------------------------------------------------------
