@@ -39,22 +39,25 @@ def _cut(cfg: dict) -> str:
     return ""
 
 
-def job_rows(runs: list[dict]) -> list[dict]:
-    """Rows of the jobs that work on a run (search, curve, prune, …): what they were asked and what they gave."""
+def job_rows(runs: list[dict], commits: bool) -> list[dict]:
+    """Rows of the jobs that work on a run: the commits (prune: what they cut and gave) when `commits`, else the
+    searches and curves (ranking, what they computed)."""
+    from app_support.runs import legend_label
+
     by_id = {r["id"]: r for r in runs}
     rows = []
     for r in runs:
-        if jobs.holds_model(r):
+        if jobs.holds_model(r) or (r["kind"] == "prune") != commits:
             continue
         cfg, s = r["config"], r["summary"]
-        parent = (by_id.get(r["parent"]) or {}).get("config", {})
-        finetune = cfg.get("finetune") or {}
-        rows.append({
-            "run": r["id"], "kind": r["kind"], "status": r["status"], "done": r["progress"],
-            "on run": r["parent"], "model": short_name(parent.get("model", "")),
-            "ranking": cfg.get("ranking", "legr" if r["kind"] == "search" else ""), "cut": _cut(cfg),
-            "FLOPs": s.get("flops_ratio"), "test accuracy": s.get("test_accuracy"),
-            "fine-tune epochs": finetune.get("epochs"),
-            "message": r["progress_message"] if jobs.is_active(r) else r["message"],
-        })
+        parent = by_id.get(r["parent"])
+        row = {"run": r["id"], "kind": r["kind"], "status": r["status"], "done": r["progress"],
+               "on run": legend_label(parent) if parent else r["parent"],
+               "ranking": cfg.get("ranking", "legr" if r["kind"] == "search" else ""), "cut": _cut(cfg)}
+        if commits:
+            finetune = cfg.get("finetune") or {}
+            row.update({"FLOPs": s.get("flops_ratio"), "test accuracy": s.get("test_accuracy"),
+                        "fine-tune epochs": finetune.get("epochs")})
+        row["message"] = r["progress_message"] if jobs.is_active(r) else r["message"]
+        rows.append(row)
     return rows

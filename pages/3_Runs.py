@@ -26,6 +26,9 @@ DONE = st.column_config.ProgressColumn(format="percent", width="small", min_valu
 
 def table(rows: list[dict], numeric: list[str], columns: dict) -> None:
     frame = pd.DataFrame(rows)
+    if not any(r["status"] in ("starting", "running") for r in rows):
+        frame = frame.drop(columns=["done"])  # progress only says something while a job runs
+        numeric = [c for c in numeric if c != "done"]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
         "run": st.column_config.TextColumn(width="medium"), "done": DONE,
@@ -49,14 +52,17 @@ else:
         })
     for run_id, finding in warnings:
         st.warning(f"`{run_id}` **{finding['problem']}**: {finding['message']}")
-    pruning_jobs = job_rows(runs)
-    if pruning_jobs:
-        st.subheader("Jobs on them")
-        table(pruning_jobs, ["done", "FLOPs", "test accuracy", "fine-tune epochs"], {
-            "FLOPs": st.column_config.NumberColumn(format="percent", width="small", help="a prune's share of the FLOPs"),
-            "test accuracy": PERCENT, "cut": st.column_config.TextColumn(width="small", help="the threshold or target"),
+    commits, other_jobs = job_rows(runs, commits=True), job_rows(runs, commits=False)
+    if commits:
+        st.subheader("Commits")
+        table(commits, ["done", "FLOPs", "test accuracy", "fine-tune epochs"], {
+            "FLOPs": st.column_config.NumberColumn(format="percent", width="small", help="share of the unpruned FLOPs"),
+            "test accuracy": PERCENT, "cut": st.column_config.TextColumn(width="medium", help="the threshold or target"),
             "fine-tune epochs": st.column_config.NumberColumn(width="small"),
         })
+    if other_jobs:
+        st.subheader("Searches and curves")
+        table(other_jobs, ["done"], {"cut": st.column_config.TextColumn(width="medium", help="what it computed")})
 
     with_gamma = [r for r in runs if jobs.holds_model(r) and r["layers"]]
     ids = [r["id"] for r in with_gamma]

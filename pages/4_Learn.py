@@ -101,11 +101,11 @@ st.subheader("Subgradient against proximal steps, on the same γ")
 race_name = st.selectbox("penalty", list(labelled), key="l:race")
 race_steps = st.slider("steps", 10, 300, 100, step=10, key="l:race_n")
 targets = toy_targets(12)
-paths = mode_race(labelled[race_name], t, race_steps, np.ones(12), targets)
+paths = mode_race(labelled[race_name], t, race_steps, np.ones(12), targets, lr=0.5)
 st.plotly_chart(mode_race_plot(paths, targets), key="l:race_plot", width="stretch")
 st.caption(
     "Twelve γ start where a BN layer starts (1). A toy data term ½(γ − c)² holds six of them up (c = 1) and lets "
-    "six go (c = 0); each step is the data step (lr 0.1) and then the penalty's step with the t above. "
+    "six go (c = 0); each step is the data step (lr 0.5) and then the penalty's step with the t above. "
     "**Subgradient** (network slimming's update, −t·R′(γ)) overshoots zero and oscillates around it, so no γ is "
     "ever exactly 0 and pruning must guess a threshold. **Proximal** (prox_t after the data step) lands inside the "
     "dead zone and stays at exactly 0. The useful γ settle below 1 by the penalty's bias: ℓ1 shrinks them by "

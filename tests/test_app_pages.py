@@ -455,9 +455,9 @@ def test_runs_page_overlays_stored_tradeoff_curves_and_evaluates_a_pruned_model(
     short = run_id.rsplit("-", 1)[-1]
     assert f"slimnet · l1 λ=0.003 · digits · {short}" in legends, legends  # what tells runs apart, not an id
     assert f"slimnet · l1 λ=0.003 · digits · {short} · bn" in legends, legends
-    frame = at.dataframe[1].value  # the jobs on the trained models
+    frame = at.dataframe[1].value  # the commits on the trained models
     row = frame[frame["run"] == report["run_id"]].iloc[0]
-    assert row["kind"] == "prune" and row["on run"] == run_id and row["model"] == "slimnet"
+    assert row["kind"] == "prune" and row["on run"] == f"slimnet · l1 λ=0.003 · digits · {short}"
     assert row["ranking"] == "bn" and row["cut"] == "≤ 70% FLOPs" and row["FLOPs"] == report["flops_ratio"]
     assert row["message"].startswith(f"{report['flops_ratio']:.1%} of the FLOPs")
     model_pt = Path(report["files"]["model_pt"])

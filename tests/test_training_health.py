@@ -53,3 +53,12 @@ def test_the_train_and_runs_pages_warn(runs_dir, capsys):
         at = AppTest.from_file("../app.py", default_timeout=60).switch_page(page).run()
         assert not at.exception, [e.message for e in at.exception]
         assert any("collapsed" in w.value and "lower λ" in w.value for w in at.warning), page
+
+
+def test_imported_weights_near_chance_point_at_a_mismatch_not_at_training():
+    from slimcore.training.health import assess
+
+    found = assess({"val_accuracy": 0.1, "sparsity@0.01": 0.0, "num_classes": 10},
+                   {"epochs": 0, "penalty": "none", "lam": 0.0, "lr": 0.05}, "finished")
+    assert [f["problem"] for f in found] == ["not learning"]
+    assert "imported weights" in found[0]["message"] and "train longer" not in found[0]["message"]

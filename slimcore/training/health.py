@@ -32,6 +32,10 @@ def assess(summary: dict, config: dict, status: str) -> list[dict]:
         found.append({"problem": "collapsed", "message":
                       f"the run collapsed ({near:.0%} of γ below 1e-2, val accuracy {acc:.1%} against chance "
                       f"{1 / classes:.0%}): the penalty won over the task; lower λ (now {lam:g}) about tenfold."})
+    elif acc < CHANCE_FACTOR / classes and config.get("epochs") == 0:  # imported weights, nothing trained here
+        found.append({"problem": "not learning", "message":
+                      f"the imported weights score {acc:.1%} on val, near chance ({1 / classes:.0%}): check that the "
+                      "architecture, the data set and its class order are the ones they were trained with."})
     elif acc < CHANCE_FACTOR / classes:
         found.append({"problem": "not learning", "message":
                       f"val accuracy {acc:.1%} is near chance ({1 / classes:.0%}) with most γ alive: the network "
