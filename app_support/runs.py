@@ -1,4 +1,5 @@
-"""Picking a run: the Train page's current run lives in the URL (?run=…), so a reload re-attaches to it."""
+"""Picking a run: a page's current run lives in the URL (?run=…), so a reload re-attaches to it, and in the session,
+so leaving the page (which drops the URL's query) and coming back shows it again."""
 from __future__ import annotations
 
 import time
@@ -6,7 +7,9 @@ from typing import Sequence
 
 import streamlit as st
 
+from app_support.state import keep, kept
 from slimcore.errors import StoreError
+from slimcore.models.external import short_name
 from slimcore.store.runs import RunStore
 
 
@@ -26,7 +29,8 @@ def legend_label(run: dict) -> str:
     run id to find it in the table."""
     cfg = run.get("config") or {}
     lam = f" λ={cfg['lam']:g}" if cfg.get("lam") is not None else ""
-    parts = [cfg.get("model"), f"{cfg.get('penalty')}{lam}" if cfg.get("penalty") else None, cfg.get("dataset"),
+    model = short_name(cfg["model"]) if cfg.get("model") else None  # a `file.py:build` spec shows as `build`
+    parts = [model, f"{cfg.get('penalty')}{lam}" if cfg.get("penalty") else None, cfg.get("dataset"),
              run["id"].rsplit("-", 1)[-1]]
     return " · ".join(str(p) for p in parts if p)
 
@@ -49,9 +53,26 @@ def set_url_run(run_id: str | None) -> None:
         del st.query_params["run"]
 
 
+def shown_run(store: RunStore, key: str) -> str | None:
+    """The run a page whose picker is `key` opens on: the one it showed last in this session, else ?run=.
+
+    The session comes first: Streamlit drops the picker's state and the URL's query when the user leaves the
+    page, and within one session the URL only ever holds what the page itself wrote there (a reload or a typed
+    address starts a new session, which has no choice of its own yet).
+    """
+    run_id = kept(key)
+    try:
+        if run_id and store.exists(run_id):
+            return run_id
+    except StoreError:
+        pass
+    return url_run(store)
+
+
 def pick_run(runs: Sequence[dict], key: str, default: str | None, label: str = "Run",
              in_url: bool = False, container=None) -> str | None:
-    """A select box over `runs` (newest first) preselecting `default`; with in_url its choice goes to ?run=."""
+    """A select box over `runs` (newest first) preselecting `default`; the shown run is kept for `shown_run`, and
+    with in_url it is also written to ?run=."""
     ids = [r["id"] for r in runs]
     if not ids:
         return None
@@ -65,10 +86,15 @@ def pick_run(runs: Sequence[dict], key: str, default: str | None, label: str = "
 
     def changed() -> None:
         st.session_state[f"{key}__seen"] = st.session_state[key]
+        keep(key)
         if in_url:
             set_url_run(st.session_state[key])
 
-    return (container or st).selectbox(label, ids, key=key, format_func=labels.get, on_change=changed)
+    chosen = (container or st).selectbox(label, ids, key=key, format_func=labels.get, on_change=changed)
+    keep(key)
+    if in_url and st.query_params.get("run") != chosen:
+        set_url_run(chosen)
+    return chosen
 
 
 def age(timestamp: float | None) -> str:

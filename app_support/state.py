@@ -21,6 +21,11 @@ def keep(key: str) -> None:
     st.session_state[_PREFIX + key] = st.session_state[key]
 
 
+def kept(key: str) -> Any:
+    """The value `keep` last remembered for `key` in this session, or None."""
+    return st.session_state.get(_PREFIX + key)
+
+
 def put(key: str, value: Any) -> None:
     """Sets a widget's value from code (a callback, before the widget is drawn), and its kept copy."""
     st.session_state[key] = value

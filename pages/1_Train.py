@@ -4,8 +4,9 @@ import time
 import streamlit as st
 
 from app_support.errors import show_error, user_errors
+from app_support.import_form import import_form
 from app_support.layout import page_setup
-from app_support.live import run_feed
+from app_support.live import gamma_now, run_feed
 from slimcore.jobs.follow import format_seconds
 from app_support.penalty_form import lam_input, penalty_inputs, step_caption
 from app_support.runs import age, pick_run, set_url_run, url_run
@@ -130,14 +131,16 @@ with st.expander("Settings of a new run", expanded=not active):
                 st.session_state.pop("t:run", None)
                 st.rerun()
 
+with st.expander("Import a trained model (prune weights you already have, no training)",
+                 expanded=bool(st.session_state.get("imp:run"))):
+    import_form(store)
+
 # -- the current run --------------------------------------------------------------------------------------
 if run is None:
     st.info("No run yet: choose the settings above and press **Start training**.")
     st.stop()
 
 pick_run(runs, key="t:run", default=current, label="Run shown", in_url=True, container=st.sidebar)
-if "run" not in st.query_params:
-    set_url_run(current)
 
 cfg = run["config"]
 head, b1, b2 = st.columns([6, 1, 1], vertical_alignment="bottom")
@@ -186,18 +189,20 @@ def live_view(run_id: str, layer: str | None, was_active: bool) -> None:
     else:
         st.progress(progress, text=f"{run['status']}: {progress:.0%} of {epochs} epochs")
     summary = run["summary"]
+    now = gamma_now(feed)  # the γ tiles and the histogram show this one snapshot
+    where = f"every BN channel, in the γ snapshot at epoch {now.epoch:.2f}" if now else "no γ snapshot yet"
     m = st.columns(4)
-    m[0].metric("epoch", f"{summary.get('epoch', 0)} / {epochs}")
-    m[1].metric("val accuracy", f"{summary['val_accuracy']:.2%}" if "val_accuracy" in summary else "–")
-    m[2].metric("|γ| < 0.01", f"{summary['sparsity@0.01']:.1%}" if "sparsity@0.01" in summary else "–")
-    m[3].metric("γ exactly 0", f"{summary['sparsity@0']:.1%}" if "sparsity@0" in summary else "–")
+    m[0].metric("epoch", f"{summary.get('epoch', 0)} / {epochs}", help="epochs completed")
+    m[1].metric("val accuracy", f"{summary['val_accuracy']:.2%}" if "val_accuracy" in summary else "–",
+                help="at the end of the last completed epoch")
+    m[2].metric("|γ| < 0.01", now.share("sparsity@0.01") if now else "–", help=where)
+    m[3].metric("γ exactly 0", now.share("sparsity@0") if now else "–", help=where)
 
-    if feed.snapshots and run["layers"]:
-        latest = feed.snapshots[-1]
-        gamma = layer_gamma(latest["gamma"], run["layers"], layer)
+    if now is not None and run["layers"]:
+        gamma = layer_gamma(now.gamma, run["layers"], layer)
         left_col, right_col = st.columns(2)
         left_col.plotly_chart(
-            gamma_histogram(gamma, title=f"|γ| at epoch {latest['epoch']:.2f}: {layer or ALL_LAYERS}"),
+            gamma_histogram(gamma, title=f"|γ| at epoch {now.epoch:.2f}: {layer or ALL_LAYERS}"),
             key="t:hist", width="stretch")
         right_col.plotly_chart(gamma_heatmap(feed.snapshots, run["layers"], layer), key="t:heat",
                                width="stretch")

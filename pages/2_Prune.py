@@ -3,35 +3,30 @@
 The long work (LeGR's search, the curve's evaluation, a commit) runs as jobs; this page starts them and
 follows them, so it can be left, reloaded or touched while they run.
 """
-import time
-from pathlib import Path
-
 import streamlit as st
 
+from app_support.commit import show_commit
 from app_support.errors import show_error
 from app_support.jobs import follow_job
 from app_support.layout import page_setup
-from app_support.runs import pick_run, url_run
+from app_support.runs import pick_run, shown_run
 from app_support.state import keep, seed
 from app_support.store import get_store
+from app_support.threshold_control import ThresholdControl
 from app_support.upload import upload_evaluator
 from slimcore import jobs
 from slimcore.errors import SlimcoreError
 from slimcore.pruning.curve import stored_curve
 from slimcore.pruning.math.rankings import RANKINGS
-from slimcore.pruning.points import (channel_totals, default_index, distinct_points, flops_percent, groups_at,
-                                     nearest_index, ordered_points, point_labels, ratio)
+from slimcore.pruning.points import distinct_points, groups_at, ordered_points
 from slimcore.pruning.results import has_legr, latest_commit, legr_learned
 from slimcore.pruning.settings import CurveSettings, FineTuneSettings, LegrSettings, PruneSettings
-from slimcore.viz import gamma_histogram, layer_widths, tradeoff_curve
-
-METRICS_FIRST_S = 0.03
 
 page_setup("Prune")
 store = get_store()
 st.title("Prune")
 
-finished = [r for r in jobs.runs(store, kind="train") if r["status"] == "finished"]
+finished = [r for r in jobs.model_runs(store) if r["status"] == "finished"]  # trained here or imported
 if not finished:
     st.info("No finished training run yet: train one on the Train page first.")
     with st.expander("Evaluate an uploaded model"):
@@ -40,7 +35,7 @@ if not finished:
 
 c1, c2 = st.columns([3, 2])
 with c1:
-    run_id = pick_run(finished, key="p:run", default=url_run(store), label="Trained run", in_url=True)
+    run_id = pick_run(finished, key="p:run", default=shown_run(store, "p:run"), label="Trained run", in_url=True)
 with c2:
     rankings = RANKINGS.names()
     seed("p:ranking", "bn", rankings)
@@ -123,76 +118,21 @@ points, base = distinct_points(ordered_points(curve)), curve.get("base") or {}
 if not points:
     st.error("The trade-off curve of this run has no points.")
     st.stop()
-all_scores = curve.get("channel_scores") or []
-flops = [flops_percent(p, base, points) for p in points]
 
-# One slider over the points; the FLOPs box moves it to the nearest point (and follows it).
-idx_key, flops_key = f"p:idx:{run_id}:{ranking}", f"p:flops:{run_id}:{ranking}"
-if st.session_state.get(idx_key) not in range(len(points)):
-    st.session_state[idx_key] = st.session_state.get("_" + idx_key, default_index(points, base))
-if flops_key not in st.session_state:
-    st.session_state[flops_key] = round(flops[st.session_state[idx_key]], 1)
-
-
-def slider_moved() -> None:
-    st.session_state["_" + idx_key] = st.session_state[idx_key]
-    st.session_state[flops_key] = round(flops[st.session_state[idx_key]], 1)
-
-
-def flops_typed() -> None:
-    st.session_state[idx_key] = nearest_index(points, base, float(st.session_state[flops_key]))
-    st.session_state["_" + idx_key] = st.session_state[idx_key]
-    st.session_state[flops_key] = round(flops[st.session_state[idx_key]], 1)
-
-
-labels = point_labels(points)
+# One control over every distinct plan, recomputed and redrawn in the browser as it moves (metrics, |γ| histogram,
+# accuracy/FLOPs curve, per-layer bars: app_support.threshold_control); on release this page evaluates that exact
+# threshold. The FLOPs box moves it to the plan with the nearest FLOPs (and follows it).
+control = ThresholdControl(store, run_id, ranking, curve, settings.min_channels, settings.rules)
 s1, s2 = st.columns([4, 1], vertical_alignment="bottom")
-idx = s1.select_slider("threshold", options=list(range(len(points))), key=idx_key, on_change=slider_moved,
-                       format_func=labels.__getitem__,
-                       help="channels ranked below the threshold are removed; arrow keys step through the points")
-s2.number_input("or target FLOPs %", min_value=0.0, max_value=100.0, step=5.0, format="%.1f", key=flops_key,
-                on_change=flops_typed, help="moves the threshold to the point with the nearest FLOPs")
-point = points[idx]
-
-acc, base_acc = point.get("accuracy"), base.get("accuracy")
-totals = channel_totals(curve, run["layers"])
-kept = sum(int(point.get("widths", {}).get(k, v)) for k, v in totals.items())
-params_ratio = ratio(point.get("params"), base.get("params"))
-m = st.columns(5)
-m[0].metric("val accuracy", f"{acc:.2%}" if acc is not None else "–",
-            f"{(acc - base_acc) * 100:+.2f} pp" if acc is not None and base_acc is not None else None)
-change = point.get("output_change")
-m[4].metric("output change", "–" if change is None else ("none" if change < 1e-5 else f"{change:.1%}"),
-            None if change is None else ("exact removal" if change < 1e-5 else "of the logits"), delta_color="off",
-            delta_arrow="off", help="how much the cut model's logits differ from the unpruned network's on val "
-                                    "(‖Δ‖ / ‖logits‖): none when only channels that output a constant are removed")
-m[1].metric("FLOPs", f"{flops[idx]:.1f} %", f"{flops[idx] - 100:+.1f} %", delta_color="inverse")
-m[2].metric("parameters", f"{params_ratio:.1%}" if params_ratio is not None else "–",
-            f"{(params_ratio - 1) * 100:+.1f} %" if params_ratio is not None else None, delta_color="inverse")
-m[3].metric("channels kept", f"{kept} / {sum(totals.values())}", f"{kept - sum(totals.values())}",
-            delta_color="off")
-clamp_note = st.empty()  # always present, so the charts below keep their place when it fills
+s1.caption("Channels ranked below the threshold are removed. FLOPs, parameters and widths follow exactly as you "
+           "move; accuracy is exact at evaluated thresholds, interpolated (≈) between them until you release.")
+s2.number_input("or target FLOPs %", min_value=0.0, max_value=100.0, step=5.0, format="%.1f", key=control.flops_key,
+                on_change=control.flops_typed, help="moves the threshold to the one with the nearest FLOPs")
+point = control.draw()
+clamp_note = st.empty()  # always present, so what follows keeps its place when it fills
 if point.get("clamped"):
     clamp_note.warning(f"At this threshold some layers would lose every channel: each keeps its "
                        f"{curve.get('min_channels', 1)} best-scored channel(s) instead (the minimum width).")
-
-# These three are redrawn on every key press: no titles or labels inside them (each text is measured by the
-# browser on every redraw), headings as markdown instead, and no tool bar to rebuild.
-CHART = dict(width="stretch", config={"displayModeBar": False})
-# A short pause lets the metrics above reach the browser on their own, so it shows the numbers at once and
-# redraws the charts (~150 ms of plotly work on a 2-core CPU) just after, instead of holding the numbers back.
-time.sleep(METRICS_FIRST_S)
-g1, g2 = st.columns(2)
-label = "|γ|" if ranking == "bn" else f"{ranking} score"
-below = sum(1 for v in all_scores if abs(v) <= float(point["threshold"])) / max(len(all_scores), 1)
-g1.markdown(f"**{label} of every channel** · {below:.0%} at or below the threshold (dashed)")
-g1.plotly_chart(gamma_histogram(all_scores, threshold=float(point["threshold"]), title="", xlabel=label,
-                                label_threshold=False), key="p:hist", **CHART)
-g2.markdown(f"**Accuracy vs FLOPs** · ◆ this threshold; dotted: unpruned ({base_acc:.1%})" if base_acc is not None
-            else "**Accuracy vs FLOPs** · ◆ this threshold")
-g2.plotly_chart(tradeoff_curve(points, current=point, base=base, title="", label_base=False), key="p:curve", **CHART)
-st.markdown("**Channels per layer** · kept and removed at this threshold")
-st.plotly_chart(layer_widths(point.get("widths", {}), totals, title=""), key="p:widths", **CHART)
 
 learned = legr_learned(store, run_id) if RANKINGS.get(ranking).needs_search else None
 if learned is not None:
@@ -245,12 +185,17 @@ keep("p:ft_epochs")
 seed("p:ft_lr", FineTuneSettings().lr)
 ft_lr = f2.number_input("fine-tune lr", min_value=0.0, format="%g", step=0.005, key="p:ft_lr")
 keep("p:ft_lr")
+try:  # the commit these settings ask for; a bad fine-tune value is reported when Commit is pressed
+    wanted, wanted_error = PruneSettings(ranking=ranking, threshold=float(point["threshold"]),
+                                         finetune=FineTuneSettings(epochs=int(ft_epochs), lr=float(ft_lr))), None
+except SlimcoreError as e:
+    wanted, wanted_error = None, e
 if f3.button("Commit: build the pruned model", type="primary", key="p:commit", disabled=busy,
              help="a commit is running: stop it first, or wait" if busy else None):
     try:
-        prune = PruneSettings(ranking=ranking, threshold=float(point["threshold"]),
-                              finetune=FineTuneSettings(epochs=int(ft_epochs), lr=float(ft_lr)))
-        jobs.start(store, "prune", prune, parent=run_id)
+        if wanted_error is not None:
+            raise wanted_error
+        jobs.start(store, "prune", wanted, parent=run_id)
     except SlimcoreError as e:
         show_error(e, "commit the pruning")
     else:
@@ -264,46 +209,7 @@ elif prune_job and prune_job["status"] in ("failed", "interrupted", "diverged"):
 
 committed = None if busy else latest_commit(store, run_id)
 if committed:
-    prune_run, report = committed
-    with st.container(border=True):
-        before, after = report.get("base") or {}, report
-        threshold = report.get("threshold")
-        same = report.get("ranking") == ranking and threshold is not None and abs(
-            float(threshold) - float(point["threshold"])) <= 1e-12 * max(1.0, abs(float(threshold)))
-        st.markdown(f"**Pruned model** `{report['run_id']}` · ranking {report['ranking']} · threshold "
-                    f"{'–' if threshold is None else f'{float(threshold):.4g}'}"
-                    f"{' (clamped to the minimum width)' if report.get('clamped') else ''} · fine-tuned "
-                    f"{report['finetune'].get('epochs_done', report['finetune']['epochs'])} epoch(s)")
-        if not same:
-            st.caption("This is the run's last commit; it was made at another threshold or ranking than the one "
-                       "chosen above. Commit again to build the model shown above.")
-        if prune_run["status"] == "stopped":
-            st.caption(f"Stopped: {prune_run['message']}")
-        if (report.get("compensation") or {}).get("input_size_locked"):
-            st.caption("Some layers got the removed channels' constants back per position (zero padding at the "
-                       f"border), so this model runs at its training input size, {report['input_shape'][1:]}, and "
-                       "refuses another with a message.")
-        c = st.columns(4)
-        c[0].metric("test accuracy", f"{after['accuracy']:.2%}",
-                    f"{(after['accuracy'] - before['test_accuracy']) * 100:+.2f} pp vs {before['test_accuracy']:.2%}")
-        c[1].metric("FLOPs", f"{after['flops']:,}", f"{after['flops_ratio']:.1%} of {before['flops']:,}",
-                    delta_color="off", delta_arrow="off")
-        c[2].metric("parameters", f"{after['params']:,}", f"{after['params_ratio']:.1%} of {before['params']:,}",
-                    delta_color="off", delta_arrow="off")
-        lat = (report.get("latency") or {}).get("batch1") or {}
-        if lat:
-            c[3].metric("CPU latency, batch 1", f"{lat['pruned_ms']:.2f} ms",
-                        f"×{lat['speedup']:.2f} vs {lat['original_ms']:.2f} ms", delta_color="off",
-                        delta_arrow="off")
-        files = report.get("files") or {}
-        d1, d2, _ = st.columns([1, 1, 3])
-        onnx_path, pt_path = Path(files.get("onnx", "")), Path(files.get("model_pt", ""))
-        if onnx_path.is_file():
-            d1.download_button("Download ONNX", onnx_path.read_bytes, file_name="model.onnx",
-                               mime="application/octet-stream", key="p:dl_onnx", on_click="ignore")
-        if pt_path.is_file():
-            d2.download_button("Download model.pt", pt_path.read_bytes, file_name="model.pt",
-                               mime="application/octet-stream", key="p:dl_pt", on_click="ignore")
+    show_commit(*committed, wanted=wanted, last_job=prune_job)
 
 with st.expander("Evaluate an uploaded model"):
     upload_evaluator("p:upload")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -104,3 +105,32 @@ def wait_until(predicate, timeout: float, what: str, every: float = 0.5, fail: b
     if fail:
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
     return None
+
+
+# -- reading and setting Streamlit widgets -------------------------------------------------------------------
+def choose(page, label: str, option: str) -> None:
+    """Picks `option` (its whole label) in the select box labelled `label`, with the mouse."""
+    page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def shown_option(page, label: str) -> str:
+    """The option the select box labelled `label` shows (its label text)."""
+    return page.get_by_role("combobox", name=label, exact=True).input_value()
+
+
+def set_number(page, label: str, value) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def run_caption(page) -> str:
+    """The Train page's live line `run ID · STATUS · updated …`."""
+    return page.get_by_test_id("stCaptionContainer").filter(has_text=re.compile(r"^run ")).first.inner_text()
+
+
+def location(page) -> str:
+    """The address the tab shows now. Playwright's `page.url` can miss Streamlit's query updates (it writes
+    ?run=… with history.replaceState), so ask the page."""
+    return page.evaluate("location.href")

@@ -27,14 +27,14 @@ def tiny_config():
                        snapshot_every=5, penalty="l1", lam=1e-3, penalty_params={"mode": "subgradient"})
 
 
-def train_l1_digits(runs_dir, epochs: int = 2):
-    """(store, run id) of slimnet trained on the 8×8 digits with an ℓ1 penalty on γ: the run the pruning tests cut."""
+def train_l1_digits(runs_dir, epochs: int = 2, model: str = "slimnet"):
+    """(store, run id) of `model` trained on the 8×8 digits with an ℓ1 penalty on γ: the run the pruning tests cut."""
     from slimcore import jobs
     from slimcore.config import TrainConfig
     from slimcore.store import RunStore
 
     store = RunStore(runs_dir)
-    config = TrainConfig(model="slimnet", dataset="digits", epochs=epochs, penalty="l1", lam=1e-3,
+    config = TrainConfig(model=model, dataset="digits", epochs=epochs, penalty="l1", lam=1e-3,
                          penalty_params={"mode": "subgradient"})
     run_id = jobs.create_run(store, config)
     status, message = jobs.run_training(store, run_id, stop_flag={"requested": False})
@@ -49,6 +49,13 @@ def digits_run(tmp_path_factory):
     training run itself. Never copy its folder while the store is open here (copying a SQLite file this process
     holds open drops its POSIX locks): a test that needs a store of its own trains one."""
     return train_l1_digits(tmp_path_factory.mktemp("digits-run") / "runs")
+
+
+@pytest.fixture(scope="session")
+def resnet20_digits_run(tmp_path_factory):
+    """(store, run id) of resnet20 trained one epoch on the digits (residual streams: groups of several BN layers),
+    for the tests that must hold beyond the default model; like `digits_run`, tests only add to its store."""
+    return train_l1_digits(tmp_path_factory.mktemp("resnet20-digits-run") / "runs", epochs=1, model="resnet20")
 
 
 def job_log(store, run_id: str) -> str:

@@ -122,3 +122,19 @@ def test_an_untraceable_model_is_a_config_error_saying_what_needed_the_trace():
                                           r"traceable model\.$"):
         trace(Branchy(), "absorbing constants")
     assert isinstance(trace(Chain(), "x").graph, fx.Graph)
+
+
+def test_a_cut_models_bias_map_conv_is_one_call_so_a_cut_model_can_be_analysed_again():
+    from slimcore.pruning.math.bias_map import BiasMapConv2d
+
+    class Cut(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bn, self.conv = nn.BatchNorm2d(4), BiasMapConv2d(4, 3, 3, padding=1, map_size=(5, 5))
+
+        def forward(self, x):
+            return self.conv(torch.relu(self.bn(x)))
+
+    traced = trace(Cut(), "this test")
+    assert [n.target for n in traced.graph.nodes if n.op == "call_module"] == ["bn", "conv"]
+    assert walk(Cut()) == [("conv", "relu", 1)]

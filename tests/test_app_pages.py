@@ -333,31 +333,51 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_prune_page_slider_is_a_lookup_that_changes_the_metrics(trained):
+def test_prune_page_threshold_control_gets_the_payload_and_a_release_is_evaluated_exactly(trained):
+    from threshold_support import control_data, positions, release
+
+    from slimcore.pruning.browser_preview import PayloadPreview
+    from slimcore.pruning.curve import preview_at
+    from slimcore.store import RunStore
+
     at = _prune_page(trained)
     assert at.selectbox(key="p:run").value
     assert at.selectbox(key="p:ranking").value == "bn"
-    assert len(at.get("plotly_chart")) == 3  # scores with the threshold, trade-off curve, layer widths
-    slider = at.select_slider[0]
-    assert slider.label == "threshold"
-    before = _metrics(at)
-    assert {"val accuracy", "FLOPs", "parameters", "channels kept"} <= set(before)
-    last = len(slider.options) - 1  # the options are point indices, shown as thresholds
-    slider.set_value(last if slider.value != last else 0).run()
-    assert not at.exception
-    after = _metrics(at)
-    assert after["FLOPs"] != before["FLOPs"] and after["channels kept"] != before["channels kept"]
-    # the FLOPs box follows the slider
-    assert float(after["FLOPs"].split()[0]) == pytest.approx(at.number_input[0].value, abs=0.06)
+    assert not at.select_slider and not at.get("plotly_chart")  # the control draws its figures in the browser
+    data = control_data(at)
+    thresholds = positions(at)
+    assert len(thresholds) > len(data["payload"]["point_accuracy"])  # every distinct plan, not only the curve's
+    assert data["exact"]["t"] == data["selected"]["t"] and data["exact"]["accuracy"] is not None
+    preview = PayloadPreview(data["payload"])
+    # a release between curve points: the page evaluates that exact threshold and hands its accuracy back
+    k = next(i for i in range(len(thresholds) // 3, len(thresholds)) if preview.evaluated_at(thresholds[i]) is None)
+    release(at, k)
+    assert not at.exception, [e.message for e in at.exception]
+    data = control_data(at)
+    assert data["selected"]["t"] == data["exact"]["t"] == repr(thresholds[k])
+    run_id = at.selectbox(key="p:run").value
+    exact = preview_at(RunStore(trained), run_id, "bn", threshold=thresholds[k])
+    assert data["exact"]["accuracy"] == exact["accuracy"]
+    assert [e["t"] for e in data["evaluated"]] == [repr(thresholds[k])]
+    # the FLOPs box follows the control
+    assert at.number_input[0].value == pytest.approx(round(100 * exact["flops_ratio"], 1))
 
 
-def test_prune_page_target_flops_moves_the_slider_to_the_nearest_point(trained):
+def test_prune_page_target_flops_moves_the_control_to_the_nearest_plan(trained):
+    from threshold_support import control_data, positions
+
+    from slimcore.pruning.browser_preview import PayloadPreview
+
     at = _prune_page(trained)
     at.number_input[0].set_value(50.0).run()
     assert not at.exception
-    flops = float(_metrics(at)["FLOPs"].split()[0])
+    preview = PayloadPreview(control_data(at)["payload"])
+    k = control_data(at)["selected"]["i"]
+    shares = preview.flops_shares()
+    assert abs(shares[k] - 0.5) == min(abs(shares - 0.5)) and positions(at)[k] == float(control_data(at)["selected"]["t"])
+    assert at.number_input[0].value == pytest.approx(round(100 * shares[k], 1))
     at.number_input[0].set_value(100.0).run()
-    assert float(_metrics(at)["FLOPs"].split()[0]) > flops
+    assert control_data(at)["selected"]["i"] == 0 and at.number_input[0].value == 100.0
 
 
 def _wait_for_job(at: AppTest, store, kind: str, parent: str, timeout: float = 240) -> dict:

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from browser_support import (VIEWPORT, free_port, launch_browser, open_page, require_chromium, start_server,
-                             stop_jobs, stop_server, wait_until)
+from browser_support import (VIEWPORT, choose, free_port, launch_browser, open_page, require_chromium, run_caption,
+                             set_number, start_server, stop_jobs, stop_server, wait_until)
 from slimcore import jobs
 from slimcore.store import RunStore
 from slimcore.jobs.liveness import pid_alive
@@ -44,22 +44,6 @@ def new_tab(browser):
     page = browser.new_context(viewport=VIEWPORT).new_page()
     page.set_default_timeout(60_000)
     return page
-
-
-def choose(page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox").click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def set_number(page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-
-
-def run_caption(page) -> str:
-    """The live view's line `run ID · STATUS · updated …`."""
-    return page.get_by_test_id("stCaptionContainer").filter(has_text=re.compile(r"^run ")).first.inner_text()
 
 
 def shown_epoch(page) -> float | None:

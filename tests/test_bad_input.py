@@ -697,12 +697,13 @@ def test_prune_page_says_when_the_threshold_is_clamped_to_the_minimum_width(trai
     runs, run_id = trained
     get_curve(RunStore(runs), run_id)  # what the page's curve job stores (the page would start one itself)
     monkeypatch.setenv("SLIMCORE_RUNS_DIR", str(runs))
+    from threshold_support import positions, release
+
     at = _page("pages/2_Prune.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    slider = at.select_slider[0]
-    slider.set_value(0).run()
+    release(at, 0)
     assert not any("minimum width" in w.value for w in at.warning)
-    slider.set_value(len(slider.options) - 1).run()  # the last point: the smallest model the widths allow
+    release(at, len(positions(at)) - 1)  # the last position: the smallest model the widths allow
     assert not at.exception
     assert any("lose every channel" in w.value and "minimum width" in w.value for w in at.warning), \
         [w.value for w in at.warning]

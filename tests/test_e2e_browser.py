@@ -116,7 +116,7 @@ def test_train_live_then_prune_commit_and_download(server, tab, tmp_path):
 def test_runs_and_learn_pages_render(server, tab):
     page, (url, _) = tab, server
     open_page(page, f"{url}/Runs")
-    page.get_by_test_id("stDataFrame").wait_for()
+    page.get_by_test_id("stDataFrame").first.wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     settle(page, 2)
     assert "Traceback" not in page.get_by_test_id("stMain").inner_text()

@@ -33,14 +33,17 @@ def test_should_stop_answers_the_flag_or_the_callers_own_condition(tmp_path):
     assert Job(store, "x", None, None).stop_flag is not job.stop_flag  # each job its own flag
 
 
-def test_the_registry_holds_the_five_kinds_with_their_settings_and_rules():
+def test_the_registry_holds_the_seven_kinds_with_their_settings_and_rules():
     from slimcore.config import TrainConfig
-    from slimcore.pruning.settings import CurveSettings, LegrSettings, PruneSettings
+    from slimcore.pruning.latency_curve import LatencySettings
+    from slimcore.pruning.settings import CurveSettings, LegrSettings, PruneSettings, SensitivitySettings
 
     kinds = {name: JOBS.get(name) for name in JOBS.names()}
     assert {n: k.settings_type for n, k in kinds.items()} == {"curve": CurveSettings, "prune": PruneSettings,
                                                               "search": LegrSettings, "train": TrainConfig,
-                                                              "import": TrainConfig}
+                                                              "import": TrainConfig,
+                                                              "sensitivity": SensitivitySettings,
+                                                              "latency": LatencySettings}
     assert [n for n, k in kinds.items() if k.resumable] == ["train"] == [n for n, k in kinds.items() if k.manages_status]
     assert [n for n, k in kinds.items() if not k.needs_parent] == ["import", "train"]
     assert [n for n, k in kinds.items() if k.holds_model] == ["import", "train"]

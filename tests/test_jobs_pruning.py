@@ -58,3 +58,28 @@ def test_a_finished_search_summarises_its_fitness(digits_run):
     assert message == (f"fitness {summary['fitness']:.4f} (identity map {summary['identity_fitness']:.4f}) after 3 of "
                        "3 candidates")
     assert store.artifact(run_id, "legr")["meta"]["search_id"] == summary["search_id"]
+
+
+def test_a_sensitivity_job_is_labelled_and_refused_like_the_others(digits_run):
+    from slimcore.pruning.settings import SensitivitySettings
+
+    store, run_id = digits_run
+    scan_id = jobs.create(store, "sensitivity", SensitivitySettings(ranking="l1norm"), parent=run_id)
+    assert "-slimnet-l1norm-sensitivity-" in scan_id
+    with pytest.raises(StoreError, match=f"run {scan_id} is a sensitivity run; rank, preview and prune work on"):
+        jobs.create(store, "sensitivity", SensitivitySettings(), parent=scan_id)
+
+
+def test_a_rule_naming_no_layer_is_refused_before_the_job_is_recorded(digits_run):
+    from slimcore.errors import ConfigError
+    from slimcore.pruning.math.rules import LayerRules
+
+    store, run_id = digits_run
+    before = [r["id"] for r in store.list_runs()]
+    bad = LayerRules(locked=("features.1", "classifier"))
+    for kind, settings in (("curve", CurveSettings(rules=bad)), ("prune", PruneSettings(threshold=0.1, rules=bad))):
+        with pytest.raises(ConfigError, match="^--lock classifier: no channel group or BN layer of that name; valid: "
+                                              r"group \(its BN layers\): features.0 \(features.1\), "):
+            jobs.create(store, kind, settings, parent=run_id)
+    assert [r["id"] for r in store.list_runs()] == before
+    jobs.create(store, "curve", CurveSettings(rules=LayerRules(locked=("features.1",))), parent=run_id)  # a BN's name

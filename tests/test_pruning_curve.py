@@ -101,3 +101,51 @@ def test_every_point_records_the_target_it_was_selected_for_and_the_scores_it_ra
     assert len(curve["channel_scores"]) == sum(g.width for g in groups)
     assert (curve["score_min"], curve["score_max"]) == (min(curve["channel_scores"]), max(curve["channel_scores"]))
     assert curve["split"] == "val" and curve["ranking"] == "bn" and curve["min_channels"] == 1
+
+
+def test_a_curve_under_rules_is_another_curve_and_every_point_keeps_the_rules(trained):
+    from slimcore.pruning.math.rules import LayerRules
+
+    store, run_id = trained
+    rules = LayerRules(locked=("features.0",), max_removed={"features.12": 0.25}, round_to=16)
+    curve = get_curve(store, run_id, "bn", points=3, recompute=True, rules=rules)
+    plain = CurveSettings(points=3)
+    ruled = CurveSettings(points=3, rules=rules)
+    assert artifact_name(ruled).startswith(artifact_name(plain) + "-r") and curve["rules"] == rules.to_dict()
+    assert stored_curve(store, run_id, ruled)["points"] == curve["points"]
+    assert (stored_curve(store, run_id, plain) or {}).get("rules") in (None, LayerRules().to_dict())
+    full = load_trained(store, run_id).structure.bn_sizes
+    for p in [*curve["points"], preview_at(store, run_id, flops_ratio=0.5, rules=rules)]:
+        w = p["widths"]
+        assert w["features.1"] == full["features.1"] and w["features.12"] >= 0.75 * full["features.12"]
+        assert all(v % 16 == 0 or v == full[k] for k, v in w.items())
+    assert preview_at(store, run_id, threshold=0.05)["rules"] == LayerRules().to_dict()
+    point = preview_at(store, run_id, threshold=0.05, rules=rules)
+    assert point["rules"] == rules.to_dict() and point["widths"]["features.1"] == full["features.1"]
+
+
+@pytest.fixture(scope="module")
+def many_exact_zeros(tmp_path_factory):
+    """(store, run id): slimnet on the digits with proximal Tℓ1 strong enough that about half the γ are exactly 0."""
+    from slimcore import jobs
+    from slimcore.config import TrainConfig
+    from slimcore.store import RunStore
+
+    store = RunStore(tmp_path_factory.mktemp("ties") / "runs")
+    run_id = jobs.create_run(store, TrainConfig(model="slimnet", dataset="digits", lam=0.03, epochs=4))
+    assert jobs.run_training(store, run_id, stop_flag={"requested": False})[0] == "finished"
+    return store, run_id
+
+
+def test_a_curve_over_tied_exact_zeros_has_points_between_100_percent_and_the_first_cut(many_exact_zeros):
+    from slimcore.pruning import get_curve
+
+    store, run_id = many_exact_zeros
+    zeros = store.get_run(run_id)["summary"]["sparsity@0"]
+    assert zeros > 0.4  # the tie: a block of exact zeros a plain threshold removes all at once
+    curve = get_curve(store, run_id, ranking="bn", points=8)
+    exact = [p for p in curve["points"] if p["threshold"] < 1e-30]  # points inside the block of zeros
+    assert len(exact) >= 3
+    assert max(p["flops_ratio"] for p in exact) < 0.95 and min(p["flops_ratio"] for p in exact) < 0.5
+    for p in exact:  # each removes only γ = 0 channels: the function is kept
+        assert p["accuracy"] == curve["base"]["accuracy"] and p["output_change"] < 1e-5

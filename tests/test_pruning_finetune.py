@@ -83,6 +83,12 @@ def test_the_fine_tune_config_is_the_parent_run_without_its_penalty():
     assert finetune_config(PARENT, 0, 0.1, "constant", "cpu", batch_size=16, seed=9).epochs == 1
 
 
+def test_with_the_penalty_kept_the_fine_tune_config_has_the_parents_penalty():
+    cfg = finetune_config(PARENT, epochs=2, lr=0.02, schedule="cosine", device="cpu", with_penalty=True)
+    assert (cfg.penalty, cfg.lam, cfg.penalty_params) == ("l1", 1e-3, PARENT["penalty_params"])
+    assert (cfg.epochs, cfg.lr, cfg.momentum) == (2, 0.02, 0.8)
+
+
 def test_train_steps_takes_exactly_that_many_steps_and_leaves_the_random_state(digits):
     torch.manual_seed(123)
     rng = torch.get_rng_state()

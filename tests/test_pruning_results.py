@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from slimcore.pruning.results import cached_curves, has_legr, latest_commit
+from slimcore.pruning.math.rules import LayerRules
+from slimcore.pruning.results import cached_curves, commit_matches, has_legr, latest_commit
+from slimcore.pruning.settings import FineTuneSettings, PruneSettings
 from slimcore.store import RunStore
 from slimcore.store.files import write_json
 
@@ -81,3 +83,56 @@ def test_legr_learned_says_when_the_search_kept_the_identity_map(tmp_path):
     learned = stored([1.3, 0.9], [0.0, 0.02], 0.9, 0.8)
     assert not learned["identity"] and not learned["no_gain"]
     assert learned["groups"] == [{"group": "a", "alpha": 1.3, "kappa": 0.0}, {"group": "b", "alpha": 0.9, "kappa": 0.02}]
+
+
+def _finished_commit(store, parent, tmp_path, report):
+    run_id = store.create_run({}, kind="prune", parent=parent)
+    store.set_status(run_id, "finished")
+    store.put_artifact(run_id, "report.json", "report", str(write_json(tmp_path / f"{run_id}.json", report)))
+    return run_id
+
+
+def _report(ranking, flops_ratio, before, after, epochs_done, **more):
+    return {"ranking": ranking, "flops_ratio": flops_ratio, "params": 100, "accuracy": after - 0.01,
+            "val_accuracy": after, "before_finetune": {"val_accuracy": before, "test_accuracy": before},
+            "finetune": {"epochs_done": epochs_done, "distill": more.pop("distill", None)}, **more}
+
+
+def test_fine_tuned_points_are_the_finished_fine_tuned_commits_of_a_ranking_by_flops(tmp_path):
+    from slimcore.pruning.results import fine_tuned_points
+
+    store = RunStore(tmp_path)
+    parent, other = store.create_run({}), store.create_run({})
+    assert fine_tuned_points(store, parent, "bn") == []
+    one_shot = _finished_commit(store, parent, tmp_path, _report("bn", 0.5, 0.6, 0.9, 3))
+    iterative = _finished_commit(store, parent, tmp_path, _report(
+        "bn", 0.3, 0.7, 0.85, 1, distill={"temperature": 4.0}, steps=[{}, {}, {}], finetune_epochs_done=3))
+    _finished_commit(store, parent, tmp_path, _report("bn", 0.4, 0.6, 0.6, 0))  # not fine-tuned
+    _finished_commit(store, parent, tmp_path, _report("l1norm", 0.4, 0.5, 0.8, 2))  # another ranking
+    _finished_commit(store, other, tmp_path, _report("bn", 0.4, 0.5, 0.8, 2))  # another run's
+    store.set_status(_finished_commit(store, parent, tmp_path, _report("bn", 0.2, 0.5, 0.8, 2)), "stopped")
+    assert fine_tuned_points(store, parent, "bn") == [
+        {"prune_id": iterative, "ranking": "bn", "flops_ratio": 0.3, "params": 100, "accuracy_before": 0.7,
+         "accuracy_after": 0.85, "test_accuracy": 0.84, "steps": 3, "distill": True, "epochs": 3},
+        {"prune_id": one_shot, "ranking": "bn", "flops_ratio": 0.5, "params": 100, "accuracy_before": 0.6,
+         "accuracy_after": 0.9, "test_accuracy": 0.89, "steps": 1, "distill": False, "epochs": 3},
+    ]
+    assert [p["ranking"] for p in fine_tuned_points(store, parent)] == ["bn", "l1norm", "bn"]
+
+
+def test_a_commit_matches_only_settings_that_build_the_same_model():
+    made = PruneSettings(ranking="bn", threshold=0.0125, finetune=FineTuneSettings(epochs=2, lr=0.01))
+    config = made.to_dict()
+    assert commit_matches(config, made)
+    # where it ran and how often latency was timed change nothing in the model
+    assert commit_matches(config, made.replace(latency_repeats=3, finetune=made.finetune.replace(device="cpu")))
+    for other in (made.replace(ranking="l1norm"), made.replace(threshold=0.0126),
+                  made.replace(threshold=None, flops_ratio=0.5), made.replace(min_channels=2),
+                  made.replace(finetune=made.finetune.replace(epochs=0)),
+                  made.replace(finetune=made.finetune.replace(lr=0.02)),
+                  made.replace(finetune=made.finetune.replace(schedule="constant")),
+                  made.replace(finetune=made.finetune.replace(distill=True)),
+                  made.replace(rules=LayerRules(round_to=8)), made.replace(rules=LayerRules(locked=("c1",)))):
+        assert not commit_matches(config, other), other
+    assert not commit_matches({"ranking": "bn", "threshold": "oops"}, made)
+    assert not commit_matches({}, made)  # no cut recorded

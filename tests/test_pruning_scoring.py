@@ -56,3 +56,28 @@ def test_describe_ranking_lists_every_group_with_its_scores(digits_run):
         assert row["bns"] == group.bns and row["width"] == group.width == len(row["scores"])
         assert row["scores"] == [float(v) for v in scores]
     assert "legr" not in out
+
+
+@pytest.mark.parametrize("fixture, locked, capped", [("digits_run", "features.0", "features.12"),
+                                                     ("resnet20_digits_run", "layer2.0.bn2", "layer3.1.conv1")])
+def test_no_threshold_of_a_real_run_breaks_the_rules(fixture, locked, capped, request):
+    """Every threshold that gives a different plan (each distinct score, and one above the largest), on slimnet and
+    on resnet20, named by group and by BN layer: the locked group keeps every channel, the capped one loses at most
+    a third, every kept width is a multiple of 8 or the whole group."""
+    from slimcore.pruning.math.plan import candidate_thresholds
+    from slimcore.pruning.math.rules import LayerRules
+
+    store, run_id = request.getfixturevalue(fixture)
+    trained = load_trained(store, run_id)
+    scores, _ = ranking_scores(store, trained, "bn")
+    rules = LayerRules(locked=(locked,), max_removed={capped: 1 / 3}, round_to=8)
+    groups = trained.structure.groups
+    lock, cap = (next(i for i, g in enumerate(groups) if name in (g.name, *g.bns)) for name in (locked, capped))
+    bitten = set()
+    for t in candidate_thresholds(scores):
+        plan = selection_for(trained, scores, float(t), None, 1, rules).plan
+        free = select(scores, float(t), 1).plan
+        assert plan[lock] == () and len(plan[cap]) <= groups[cap].width / 3
+        assert all((g.width - len(r)) % 8 == 0 or not r for g, r in zip(groups, plan))
+        bitten |= {i for i in (lock, cap) if len(free[i]) > len(plan[i])}
+    assert bitten == {lock, cap}  # at some threshold each rule changed the plan

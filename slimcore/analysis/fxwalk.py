@@ -14,6 +14,7 @@ from typing import Callable, Generic, TypeVar
 from torch import fx, nn
 
 from slimcore.errors import ConfigError
+from slimcore.pruning.math.bias_map import BiasMapConv2d
 
 S = TypeVar("S")
 CONSUMER_TYPES = (nn.Conv2d, nn.Linear)
@@ -39,10 +40,18 @@ class Traced:
         return self.modules.get(node.target) if node.op == "call_module" else None
 
 
+class _Tracer(fx.Tracer):
+    """torch.fx's tracer with a cut model's BiasMapConv2d kept as one call, as a torch.nn conv is: its forward
+    checks the map's size, which a symbolic shape cannot answer (a cut model is analysed again to cut it again)."""
+
+    def is_leaf_module(self, m: nn.Module, qualified_name: str) -> bool:
+        return isinstance(m, BiasMapConv2d) or super().is_leaf_module(m, qualified_name)
+
+
 def trace(model: nn.Module, needed_for: str) -> Traced:
     """Traces `model` with torch.fx; an untraceable model is a ConfigError saying what needed the trace."""
     try:
-        graph = fx.symbolic_trace(model).graph
+        graph = _Tracer().trace(model)
     except Exception as e:  # fx raises many types (TraceError, TypeError, NotImplementedError...)
         first = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise ConfigError(f"cannot trace {type(model).__name__} with torch.fx ({first}); {needed_for} needs a "

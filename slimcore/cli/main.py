@@ -11,7 +11,8 @@ from slimcore.jsonsafe import json_safe
 
 # Each module contributes `register(subparsers)`; its parsers set `func`.
 COMMAND_MODULES = ("slimcore.cli.training", "slimcore.cli.jobs", "slimcore.cli.pruning", "slimcore.cli.recipes",
-                   "slimcore.cli.export", "slimcore.cli.plugins", "slimcore.cli.imports")
+                   "slimcore.cli.export", "slimcore.cli.plugins", "slimcore.cli.imports",
+                   "slimcore.cli.sensitivity", "slimcore.cli.latency")
 
 
 def one_line(text: str) -> str:

@@ -45,6 +45,8 @@ LEGR_FLAGS = {"--target-flops": ("flops_ratio", float, "FLOPs share the fitness 
 
 
 def register(sub) -> None:
+    from slimcore.cli.recovery import add_recovery_flags
+    from slimcore.cli.rules import add_rule_flags
     from slimcore.pruning.settings import LegrSettings
 
     r = sub.add_parser("rank", help="rank every channel of a run globally (bn, l1norm; legr searches first)",
@@ -71,6 +73,7 @@ def register(sub) -> None:
     p.add_argument("--flops-ratio", type=float, default=None, help="one point: keep this share of FLOPs, in (0, 1]")
     p.add_argument("--recompute", action="store_true", help="recompute the curve even if it is cached")
     _detach(p, "the curve's evaluation")
+    add_rule_flags(p)
     _common(p)
     p.set_defaults(func=cmd_preview)
 
@@ -81,11 +84,19 @@ def register(sub) -> None:
     q.add_argument("run_id")
     q.add_argument("--threshold", type=float, default=None, help="remove channels scored below this (0 keeps all)")
     q.add_argument("--flops-ratio", type=float, default=None, help="keep at most this share of FLOPs, in (0, 1]")
+    q.add_argument("--latency-ms", type=float, default=None,
+                   help="the largest timed curve point whose measured latency is at most this (time the curve first: "
+                        "`slimcore latency RUN`)")
+    q.add_argument("--backend", default="torch-cpu", help="--latency-ms: the backend it is measured on (torch-cpu, "
+                                                          "onnxruntime, torch-cuda; default torch-cpu)")
+    q.add_argument("--latency-batch", type=int, default=1, help="--latency-ms: the batch size (default 1)")
     q.add_argument("--finetune-epochs", type=int, default=0, help="fine-tuning epochs after the cut (default 0)")
     q.add_argument("--finetune-lr", type=float, default=0.01, help="fine-tuning learning rate (default 0.01)")
     q.add_argument("--finetune-schedule", default="cosine", help="cosine, step or constant (default cosine)")
     q.add_argument("--out", default=None, help="output folder (default: the new prune run's folder)")
+    add_recovery_flags(q)
     _detach(q, "the commit")
+    add_rule_flags(q)
     _common(q)
     q.set_defaults(func=cmd_prune)
 
@@ -174,17 +185,20 @@ def cmd_rank(args: argparse.Namespace) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     from slimcore import jobs
     from slimcore.cli.main import print_json
+    from slimcore.cli.rules import rules_from_args
     from slimcore.cli.training import open_store
     from slimcore.errors import ConfigError, StoreError
     from slimcore.pruning.curve import preview_at, stored_curve
     from slimcore.pruning.settings import CurveSettings
 
+    rules = rules_from_args(args)
     if args.threshold is not None or args.flops_ratio is not None:
         if args.detach:
             raise ConfigError("--detach evaluates the whole curve in the background; a single point (--threshold, "
                               "--flops-ratio) is computed at once (leave --detach out).")
         store = open_store(args)
-        point = preview_at(store, args.run_id, args.ranking, args.threshold, args.flops_ratio, args.min_channels)
+        point = preview_at(store, args.run_id, args.ranking, args.threshold, args.flops_ratio, args.min_channels,
+                           rules)
         if args.json:
             print_json(point)
         else:
@@ -193,7 +207,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
                 print(clamp_note(args.min_channels))
         return 0
     settings = CurveSettings(ranking=args.ranking, points=args.points, min_channels=args.min_channels,
-                             recompute=args.recompute)
+                             recompute=args.recompute, rules=rules)
     store = open_store(args)
     curve = None if args.recompute or args.detach else stored_curve(store, args.run_id, settings)
     if curve is None:
@@ -205,7 +219,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
         if curve is None:
             raise StoreError(f"the curve job {curve_id} ended {status} with no curve: {message}")
         curve["cached"] = False
-    curve = {k: v for k, v in curve.items() if k != "channel_scores"}
+    from slimcore.pruning.latency_curve import any_stored_latency, with_latency
+
+    curve = with_latency({k: v for k, v in curve.items() if k != "channel_scores"},
+                         any_stored_latency(store, args.run_id, args.ranking, args.points, args.min_channels))
     if args.json:
         print_json(curve)
         return 0
@@ -225,7 +242,7 @@ def clamp_note(min_channels: int) -> str:
 
 
 def _row(p: dict) -> str:
-    t = "-" if p["threshold"] is None else f"{p['threshold']:.4g}"
+    t = "-" if p["threshold"] is None else f"{p['threshold']:.4g}" if abs(p["threshold"]) > 1e-300 else "0 (tied)"
     change = p.get("output_change")
     return (f"{t:>10} {p['flops_ratio']:>8.1%} {p['params']:>10,} {p['accuracy']:>8.4f} "
             f"{'' if change is None else f'{change:.2e}':>9}" + ("  clamped" if p["clamped"] else ""))
@@ -234,14 +251,23 @@ def _row(p: dict) -> str:
 def cmd_prune(args: argparse.Namespace) -> int:
     from slimcore import jobs
     from slimcore.cli.main import print_json
+    from slimcore.cli.recovery import finetune_from_args, step_lines
+    from slimcore.cli.rules import rules_from_args
     from slimcore.cli.training import open_store
     from slimcore.errors import StoreError
     from slimcore.pruning.committing import prune_report
-    from slimcore.pruning.settings import FineTuneSettings, PruneSettings
+    from slimcore.pruning.settings import PruneSettings
 
-    finetune = FineTuneSettings(epochs=args.finetune_epochs, lr=args.finetune_lr, schedule=args.finetune_schedule)
+    finetune = finetune_from_args(args)
+    target = None
+    if args.latency_ms is not None:
+        from slimcore.cli.latency import latency_threshold
+
+        target = latency_threshold(args)
+        args.threshold = target["threshold"]
     settings = PruneSettings(ranking=args.ranking, threshold=args.threshold, flops_ratio=args.flops_ratio,
-                             min_channels=args.min_channels, finetune=finetune, out_dir=args.out)
+                             min_channels=args.min_channels, finetune=finetune, out_dir=args.out, steps=args.steps,
+                             rules=rules_from_args(args))
     store = open_store(args)
     prune_id = jobs.create(store, "prune", settings, parent=args.run_id)
     if args.detach:
@@ -250,6 +276,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
     report = prune_report(store, prune_id)
     if report is None:
         raise StoreError(f"the prune job {prune_id} ended {status} without exporting a model: {message}")
+    if target is not None:
+        from slimcore.cli.latency import measure_committed
+
+        report["latency_target"] = {**target, **measure_committed(report, args.backend, args.latency_batch)}
     if args.json:
         print_json(report)
         return 0
@@ -257,6 +287,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
     print(f"pruned run {report['run_id']}: {report['flops_ratio']:.1%} FLOPs, {report['params_ratio']:.1%} params, "
           f"test accuracy {report['accuracy']:.4f} (unpruned {report['base']['test_accuracy']:.4f}), "
           f"batch-1 speed-up {lat['batch1']['speedup']}×")
+    for line in step_lines(report):  # an iterative prune's path, cut by cut
+        print(line)
     if status == "stopped":
         print(f"stopped: {message}")
     if report["clamped"]:

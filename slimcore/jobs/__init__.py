@@ -6,7 +6,7 @@
 
 The kinds are the `JOBS` registry (`slimcore.jobs.kinds`); the system is `slimcore.jobs.control`.
 """
-from slimcore.jobs import imports, pruning, train  # noqa: F401 (registers the built-in kinds)
+from slimcore.jobs import imports, latency, pruning, train  # noqa: F401 (registers the built-in kinds)
 from slimcore.jobs.control import (create, holds_model, is_active, latest, launch, listen, model_runs, resume,
                                    run_here, runs, start, stop, view)
 from slimcore.jobs.kinds import JOBS, Job, JobKind

@@ -1,21 +1,26 @@
-"""The pruning jobs: the LeGR search, the trade-off curve, and the commit (cut, fine-tune, measure, export).
+"""The pruning jobs: the LeGR search, the trade-off curve, the sensitivity scan, and the commit (cut, fine-tune,
+measure, export).
 
 Each works on a training run (its parent) and keeps its result where the pruning engine looks for it: the
-search's (α, κ) and the curve with the parent run, the pruned model in the prune job's own folder.
+search's (α, κ), the curve and the scan with the parent run, the pruned model in the prune job's own folder.
 """
 from __future__ import annotations
 
 from slimcore.errors import Stopped
 from slimcore.jobs.kinds import JOBS, Job, JobKind
-from slimcore.pruning.settings import CurveSettings, LegrSettings, PruneSettings
+from slimcore.pruning.settings import CurveSettings, LegrSettings, PruneSettings, SensitivitySettings
 from slimcore.store.runs import RunStore
 
 
 class _PruningJob(JobKind):
     def check(self, store: RunStore, parent: str | None, settings) -> None:
-        from slimcore.pruning.trained import check_prunable
+        from slimcore.pruning.math.rules import limits_for
+        from slimcore.pruning.trained import check_prunable, load_trained
 
         check_prunable(store, parent)
+        rules = getattr(settings, "rules", None)
+        if rules is not None and not rules.empty:  # an unknown layer name is refused before the job is recorded
+            limits_for(rules, load_trained(store, parent).structure.groups)
 
     def _model(self, parent: dict | None) -> str:
         from slimcore.models.external import short_name
@@ -64,11 +69,32 @@ class CurveJob(_PruningJob):
 
         s = job.settings
         curve = get_curve(job.store, job.parent, s.ranking, s.points, job.progress, s.recompute, s.min_channels,
-                          job.should_stop)
+                          job.should_stop, s.rules)
         job.store.update_summary(job.run_id, points=len(curve["points"]), seconds=curve["seconds"],
                                  cached=curve["cached"])
         return "finished", ("read back from the store" if curve["cached"]
                             else f"{len(curve['points'])} points in {curve['seconds']} s")
+
+
+@JOBS.register("sensitivity")
+class SensitivityJob(_PruningJob):
+    """The sensitivity scan: each channel group alone cut to each share removed, evaluated on val; stored with the run."""
+
+    name = "sensitivity"
+    settings_type = SensitivitySettings
+
+    def label(self, settings: SensitivitySettings, parent: dict | None) -> str:
+        return f"{self._model(parent)}-{settings.ranking}-sensitivity"
+
+    def execute(self, job: Job) -> tuple[str, str]:
+        from slimcore.pruning.sensitivity import scan_sensitivity
+
+        scan = scan_sensitivity(job.store, job.parent, job.settings, job.progress, job.should_stop)
+        job.store.update_summary(job.run_id, groups=len(scan["groups"]), evaluations=scan["evaluations"],
+                                 seconds=scan["seconds"], cached=scan["cached"])
+        return "finished", ("read back from the store" if scan["cached"] else
+                            f"{len(scan['groups'])} groups × {len(scan['shares'])} shares: {scan['evaluations']} "
+                            f"evaluations in {scan['seconds']} s")
 
 
 @JOBS.register("prune")
@@ -81,8 +107,19 @@ class PruneJob(_PruningJob):
     def label(self, settings: PruneSettings, parent: dict | None) -> str:
         return f"{self._model(parent)}-{settings.ranking}-pruned"
 
+    def check(self, store: RunStore, parent: str | None, settings: PruneSettings) -> None:
+        from slimcore.errors import ConfigError
+
+        super().check(store, parent, settings)
+        penalty = store.get_run(parent)["config"].get("penalty", "none")
+        if settings.finetune.keep_penalty and penalty == "none":
+            raise ConfigError(f"--keep-penalty keeps run {parent}'s sparsity penalty on between the cuts, but it was "
+                              "trained without one (penalty none): leave --keep-penalty out.")
+
     def execute(self, job: Job) -> tuple[str, str]:
         from slimcore.pruning.committing import run_commit
+        from slimcore.pruning.iterative import run_iterative
 
-        return run_commit(job.store, job.parent, job.run_id, job.settings, job.progress, job.should_stop,
-                          job.extras.get("observers", ()))
+        body = run_iterative if job.settings.steps > 1 else run_commit  # K cuts with fine-tuning between them
+        return body(job.store, job.parent, job.run_id, job.settings, job.progress, job.should_stop,
+                    job.extras.get("observers", ()))

@@ -4,7 +4,8 @@ The layers: `slimcore.pruning.math` (pure: plans, MACs, rankings, absorption, th
 `slimcore.analysis` (model analysis: channel groups, constant uses, layer shapes), and the modules here, which
 load runs, write files and run as jobs (`slimcore.jobs`).
 
-Public API: RANKINGS, get_curve, preview_at, commit, search_legr, load_pruned and the settings classes. Names
+Public API: RANKINGS, get_curve, preview_at, commit, search_legr, scan_sensitivity, load_pruned, LayerRules and the
+settings classes. Names
 resolve on first use (PEP 562) so that `import slimcore`, which re-exports load_pruned, does not load torch.
 """
 from __future__ import annotations
@@ -25,10 +26,15 @@ _EXPORTS = {
     "FineTuneSettings": "slimcore.pruning.settings",
     "LegrSettings": "slimcore.pruning.settings",
     "PruneSettings": "slimcore.pruning.settings",
+    "SensitivitySettings": "slimcore.pruning.settings",
+    "LayerRules": "slimcore.pruning.math.rules",
+    "scan_sensitivity": "slimcore.pruning.sensitivity",
+    "stored_sensitivity": "slimcore.pruning.sensitivity",
 }
 
-__all__ = ["CurveSettings", "FineTuneSettings", "LegrSettings", "PruneSettings", "RANKINGS", "commit", "get_curve",
-           "load_pruned", "preview_at", "read_pruned", "search_legr", "stored_curve"]
+__all__ = ["CurveSettings", "FineTuneSettings", "LayerRules", "LegrSettings", "PruneSettings", "RANKINGS",
+           "SensitivitySettings", "commit", "get_curve", "load_pruned", "preview_at", "read_pruned",
+           "scan_sensitivity", "search_legr", "stored_curve", "stored_sensitivity"]
 
 
 def __getattr__(name: str):

@@ -57,7 +57,7 @@ class _Cut:
     model: object
 
 
-class _FineTuneProgress(Observer):
+class FineTuneProgress(Observer):
     """Turns the fine-tuning loop's events into the job's progress (steps 3 … 3 + epochs)."""
 
     def __init__(self, say: Progress, total: int, epochs: int) -> None:
@@ -84,9 +84,17 @@ def run_commit(store: RunStore, run_id: str, prune_id: str, settings: PruneSetti
     cut = select_and_cut(store, trained, settings, say, total)
     store.set_layers(prune_id, [{"name": n, "size": w} for n, w in cut.point["widths"].items()])
     tuned = fine_tune(store, prune_id, trained, cut, settings, say, total, should_stop, observers)
+    return finish_commit(store, run_id, prune_id, trained, cut, settings, tuned, say, total, started)
+
+
+def finish_commit(store: RunStore, run_id: str, prune_id: str, trained: TrainedRun, cut: _Cut,
+                  settings: PruneSettings, tuned: FineTuneResult, say: Progress, total: int, started: float,
+                  more: dict | None = None) -> tuple[str, str]:
+    """Steps 5–7 on the fine-tuned model: measure, export, write report.json (with `more` in it) and the summary."""
     measured = measure_pruned(trained, cut, settings, say, total)
     files = export(store, prune_id, trained, cut, settings, say, total, measured["test_accuracy"])
     report = make_report(store, run_id, prune_id, trained, cut, settings, tuned, measured, files)
+    report.update(more or {})
     report["seconds"] = round(time.perf_counter() - started, 2)
     write_json(files["report"], report)
     store.put_artifact(prune_id, "report.json", "report", files["report"], {})
@@ -104,7 +112,8 @@ def select_and_cut(store: RunStore, trained: TrainedRun, settings: PruneSettings
     """Steps 1–3: rank and select the channels, measure the unpruned model, build and measure the cut model."""
     say(0, total, "ranking channels")
     scores, learned = ranking_scores(store, trained, settings.ranking, say)
-    selection = selection_for(trained, scores, settings.threshold, settings.flops_ratio, settings.min_channels)
+    selection = selection_for(trained, scores, settings.threshold, settings.flops_ratio, settings.min_channels,
+                              settings.rules)
     say(1, total, "evaluating the unpruned model")
     base, _ = measure(trained, None)
     base["test_accuracy"] = evaluate(trained.model, trained.data.test)[1]
@@ -121,8 +130,9 @@ def fine_tune(store: RunStore, prune_id: str, trained: TrainedRun, cut: _Cut, se
     ft = settings.finetune
     if ft.epochs:
         say(STEPS_BEFORE_FINETUNE, total, f"fine-tuning for {ft.epochs} epoch(s)")
-    recorders = [StoreRecorder(store, prune_id, owns_status=False), _FineTuneProgress(say, total, ft.epochs)]
-    return finetune(cut.model, trained.data, trained.config, ft, [*recorders, *observers], should_stop)
+    recorders = [StoreRecorder(store, prune_id, owns_status=False), FineTuneProgress(say, total, ft.epochs)]
+    return finetune(cut.model, trained.data, trained.config, ft, [*recorders, *observers], should_stop,
+                    teacher=trained.model)
 
 
 def measure_pruned(trained: TrainedRun, cut: _Cut, settings: PruneSettings, say: Progress, total: int) -> dict:
@@ -160,6 +170,7 @@ def make_report(store: RunStore, run_id: str, prune_id: str, trained: TrainedRun
         "run_id": prune_id, "parent": run_id, "ranking": settings.ranking, "threshold": cut.selection.threshold,
         "requested_threshold": requested_threshold(settings.threshold),
         "target_flops_ratio": settings.flops_ratio, "min_channels": settings.min_channels,
+        "rules": settings.rules.to_dict(),
         "clamped": cut.selection.clamped, "input_shape": [1, *trained.input_shape],
         "dataset": trained.config["dataset"], "split": "test",
         "accuracy": measured["test_accuracy"], "val_accuracy": measured["val_accuracy"],
@@ -170,7 +181,9 @@ def make_report(store: RunStore, run_id: str, prune_id: str, trained: TrainedRun
         "compensation": {"method": trained.compensation.name, "calibration_samples": CALIBRATION_SAMPLES,
                          "input_size_locked": any(isinstance(m, BiasMapConv2d) for m in cut.model.modules())},
         "finetune": {"epochs": ft.epochs, "lr": ft.lr, "schedule": ft.schedule, "status": tuned.status,
-                     "message": tuned.message, "epochs_done": tuned.epochs},
+                     "message": tuned.message, "epochs_done": tuned.epochs, "keep_penalty": ft.keep_penalty,
+                     "distill": ({"teacher": "unpruned", "temperature": ft.distill_temperature,
+                                  "weight": ft.distill_weight} if ft.distill else None)},
         "base": {"macs": base["macs"], "flops": base["flops"], "params": base["params"],
                  "val_accuracy": base["accuracy"], "test_accuracy": base["test_accuracy"], "widths": base["widths"]},
         "latency": measured["latency"], "onnx": files["onnx_info"], "definitions": DEFINITIONS,

@@ -10,16 +10,21 @@ from torch import nn
 
 from slimcore.config import TrainConfig
 from slimcore.data import DataSplits
+from slimcore.pruning.distill import DistillingTrainer
 from slimcore.pruning.settings import FineTuneSettings
 from slimcore.training.events import EpochInfo, Observer
 from slimcore.training.trainer import Trainer
 
 
 def finetune_config(parent: dict, epochs: int, lr: float, schedule: str, device: str,
-                    batch_size: int | None = None, seed: int | None = None) -> TrainConfig:
-    """The parent run's settings with no penalty: same model, data, optimizer and batch size, new epochs and lr."""
+                    batch_size: int | None = None, seed: int | None = None, with_penalty: bool = False) -> TrainConfig:
+    """The parent run's settings with no penalty (its own with `with_penalty`): same model, data, optimizer and batch
+    size, new epochs and lr."""
+    penalty = ({"penalty": parent.get("penalty", "none"), "lam": parent.get("lam", 0.0),
+                "penalty_params": parent.get("penalty_params") or {}} if with_penalty
+               else {"penalty": "none", "lam": 0.0, "penalty_params": {}})
     return TrainConfig(model=parent["model"], dataset=parent["dataset"], data_root=parent.get("data_root"),
-                       penalty="none", lam=0.0, penalty_params={}, epochs=max(int(epochs), 1), lr=float(lr),
+                       **penalty, epochs=max(int(epochs), 1), lr=float(lr),
                        momentum=parent.get("momentum", 0.9), weight_decay=parent.get("weight_decay", 1e-4),
                        batch_size=batch_size or parent.get("batch_size", 64), schedule=schedule,
                        seed=parent.get("seed", 0) if seed is None else seed, device=device,
@@ -53,14 +58,23 @@ class FineTuneResult:
 
 
 def finetune(model: nn.Module, data: DataSplits, parent: dict, settings: FineTuneSettings,
-             observers: Iterable[Observer] = (), stop_requested: Callable[[], bool] | None = None) -> FineTuneResult:
-    """Fine-tunes `model` in place (ending on the CPU, in eval mode). A stop, or a loss that turns NaN, goes
+             observers: Iterable[Observer] = (), stop_requested: Callable[[], bool] | None = None,
+             teacher: nn.Module | None = None, with_penalty: bool = False) -> FineTuneResult:
+    """Fine-tunes `model` in place (ending on the CPU, in eval mode), distilled from `teacher` (left unchanged) when
+    `settings.distill`, under the parent's penalty with `with_penalty`. A stop, or a loss that turns NaN, goes
     back to the weights of the last whole epoch (the cut model itself before the first)."""
     if settings.epochs == 0:
         return FineTuneResult("skipped", "", 0)
-    config = finetune_config(parent, settings.epochs, settings.lr, settings.schedule, settings.device)
+    config = finetune_config(parent, settings.epochs, settings.lr, settings.schedule, settings.device,
+                             with_penalty=with_penalty)
     keeper = EpochKeeper()
-    trainer = Trainer(config, observers=[keeper, *observers], stop_requested=stop_requested, data=data, model=model)
+    loop = dict(observers=[keeper, *observers], stop_requested=stop_requested, data=data, model=model)
+    if settings.distill:
+        if teacher is None:
+            raise ValueError("distilled fine-tuning needs the teacher: the unpruned model")
+        trainer = DistillingTrainer(config, teacher, settings.distill_temperature, settings.distill_weight, **loop)
+    else:
+        trainer = Trainer(config, **loop)
     status, message = trainer.fit()
     if status != "finished":
         model.load_state_dict(keeper.state)

@@ -2,8 +2,12 @@
 commits."""
 from __future__ import annotations
 
+import math
+
+from slimcore.errors import SlimcoreError
 from slimcore.pruning.committing import prune_report
 from slimcore.pruning.search import stored_legr
+from slimcore.pruning.settings import PruneSettings
 from slimcore.store.files import read_json
 from slimcore.store.runs import RunStore
 
@@ -30,6 +34,32 @@ def latest_commit(store: RunStore, run_id: str) -> tuple[dict, dict] | None:
     return None
 
 
+def commit_matches(config: dict, settings: PruneSettings) -> bool:
+    """Whether a prune run recorded with `config` builds the model `settings` ask for: every setting that shapes
+    the model (ranking, cut, minimum widths, per-layer rules, steps, fine-tuning and its distillation) equal, floats
+    to rounding. Where it ran, where it wrote and how often its latency was timed do not count."""
+    try:
+        made = PruneSettings.from_dict(config)
+    except (SlimcoreError, TypeError):
+        return False
+
+    def shape(s: PruneSettings) -> dict:
+        values = s.to_dict()
+        for where in ("out_dir", "latency_repeats"):
+            values.pop(where, None)
+        values["finetune"] = {k: v for k, v in values["finetune"].items() if k != "device"}
+        return values
+
+    def same(a, b) -> bool:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, float) and isinstance(b, float):
+            return math.isclose(a, b, rel_tol=1e-9)
+        return a == b
+
+    return same(shape(made), shape(settings))
+
+
 def has_legr(store: RunStore, run_id: str) -> bool:
     """Whether a LeGR search of the run's current checkpoint is stored."""
     return stored_legr(store, run_id) is not None
@@ -52,3 +82,21 @@ def legr_learned(store: RunStore, run_id: str) -> dict | None:
         "fitness": fitness, "identity_fitness": identity_fitness,
         "scored_on": learned.get("scored_on", "val"), "evaluated": learned.get("evaluated"),
     }
+
+
+def fine_tuned_points(store: RunStore, run_id: str, ranking: str | None = None) -> list[dict]:
+    """The finished, fine-tuned commits of training run `run_id` (of `ranking`, or all), by FLOPs share, for the
+    trade-off plot: each one's val accuracy right after its (last) cut, where the curve has it, and after
+    fine-tuning, beside its test accuracy and how it was recovered (cuts, distillation, epochs)."""
+    out = []
+    for run in store.list_runs(kind="prune", parent=run_id):
+        report = prune_report(store, run["id"]) if run["status"] == "finished" else None
+        ft = (report or {}).get("finetune") or {}
+        if not ft.get("epochs_done") or (ranking is not None and report.get("ranking") != ranking):
+            continue
+        out.append({"prune_id": run["id"], "ranking": report["ranking"], "flops_ratio": report["flops_ratio"],
+                    "params": report["params"], "accuracy_before": report["before_finetune"]["val_accuracy"],
+                    "accuracy_after": report["val_accuracy"], "test_accuracy": report["accuracy"],
+                    "steps": len(report.get("steps") or ()) or 1, "distill": ft.get("distill") is not None,
+                    "epochs": report.get("finetune_epochs_done", ft["epochs_done"])})
+    return sorted(out, key=lambda p: (p["flops_ratio"], p["prune_id"]))

@@ -7,7 +7,9 @@ import numpy as np
 
 from slimcore.errors import Stopped
 from slimcore.pruning.math.plan import Selection, check_scores, select, select_flops
-from slimcore.pruning.math.rankings import RANKINGS
+from slimcore.pruning.math.rankings import RANKINGS, beta_sizes
+from slimcore.pruning.math.ties import break_ties
+from slimcore.pruning.math.rules import LayerRules, limits_for
 from slimcore.pruning.search import search_legr, stored_legr
 from slimcore.pruning.settings import LegrSettings
 from slimcore.pruning.trained import TrainedRun, load_trained
@@ -31,15 +33,18 @@ def ranking_scores(store: RunStore, trained: TrainedRun, ranking: str, progress:
         learned = {"penalty": trained.config.get("penalty"), "state": trained.penalty_state}
     scores = cls().scores(trained.model, trained.structure.groups, learned)
     check_scores(scores)
-    return scores, learned
+    # Exact ties (every γ that proximal training set to 0) in the order of their constants, so a threshold can
+    # remove them a few at a time and the curve spans from 100 % down (`slimcore.pruning.math.ties`).
+    return break_ties(scores, beta_sizes(trained.model, trained.structure.groups)), learned
 
 
 def selection_for(trained: TrainedRun, scores: list[np.ndarray], threshold: float | None,
-                  flops_ratio: float | None, min_channels: int) -> Selection:
-    """The plan for a threshold, or for the lowest threshold that meets a FLOPs ratio."""
+                  flops_ratio: float | None, min_channels: int, rules: LayerRules | None = None) -> Selection:
+    """The plan for a threshold, or for the lowest threshold that meets a FLOPs ratio, under the per-layer rules."""
+    limits = limits_for(rules, trained.structure.groups)
     if threshold is not None:
-        return select(scores, threshold, min_channels)
-    return select_flops(scores, flops_ratio, trained.structure.macs, min_channels)
+        return select(scores, threshold, min_channels, limits)
+    return select_flops(scores, flops_ratio, trained.structure.macs, min_channels, limits)
 
 
 def describe_ranking(store: RunStore, run_id: str, ranking: str = "bn", progress: Progress | None = None) -> dict:

@@ -12,6 +12,7 @@ from typing import Any
 
 from slimcore.errors import ConfigError
 from slimcore.pruning.math.plan import check_flops_ratio, check_min_channels, check_target
+from slimcore.pruning.math.rules import LayerRules
 
 MAX_POINTS = 1000
 
@@ -37,6 +38,14 @@ def _check_ranking(name: Any) -> str:
     return name
 
 
+def _check_rules(value: Any) -> LayerRules:
+    """Per-layer rules from their JSON object (as a job's stored settings hold them) or as given."""
+    rules = LayerRules.from_dict(value) if isinstance(value, dict) else value
+    if not isinstance(rules, LayerRules):
+        raise ConfigError(f"rules must be per-layer rules (locked, max_removed, min_width, round_to), got {value!r}.")
+    return rules
+
+
 def _encode(value: Any) -> Any:
     """JSON has no infinity: ±inf travel as the text "inf" / "-inf"."""
     if isinstance(value, float) and math.isinf(value):
@@ -57,7 +66,7 @@ class _Settings:
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.to_dict() if isinstance(value, _Settings) else _encode(value)
+            out[f.name] = value.to_dict() if isinstance(value, (_Settings, LayerRules)) else _encode(value)
         return out
 
     @classmethod
@@ -82,12 +91,14 @@ class CurveSettings(_Settings):
     ranking: str = "bn"
     points: int = 50
     min_channels: int = 1
+    rules: LayerRules = field(default_factory=LayerRules)  # locked groups, caps, minimum widths, --round-to
     recompute: bool = False  # evaluate again even when a curve for these settings is stored
 
     def __post_init__(self) -> None:
         _check_ranking(self.ranking)
         _integer(self.points, "points", 1, MAX_POINTS)
         object.__setattr__(self, "min_channels", check_min_channels(self.min_channels))
+        object.__setattr__(self, "rules", _check_rules(self.rules))
         if not isinstance(self.recompute, bool):
             raise ConfigError("recompute must be true or false.")
 
@@ -140,12 +151,21 @@ class LegrSettings(_Settings):
 @dataclass(frozen=True)
 class FineTuneSettings(_Settings):
     """Fine-tuning after the cut, with the training loop (SGD, the parent run's momentum, weight decay and
-    batch size); `epochs = 0` skips it."""
+    batch size); `epochs = 0` skips it. With `distill`, the unpruned model teaches the cut one (Hinton et al.
+    2015); with `keep_penalty`, an iterative prune's fine-tunes between its cuts keep the run's sparsity penalty
+    (network slimming's multi-pass scheme, Liu et al. 2017, §3)."""
 
     epochs: int = 0
     lr: float = 0.01
     schedule: str = "cosine"
     device: str = "auto"
+    distill: bool = False
+    # T: on MNIST Hinton et al. (§3) found T ≥ 8 alike for a wide student, 2.5–4 best for a much narrower one.
+    distill_temperature: float = 4.0
+    # W, the soft targets' share: Hinton et al. (§2) found the best results with "a considerably lower weight" on
+    # the hard-label term, hence 0.9 on the teacher's soft targets and 0.1 on the labels.
+    distill_weight: float = 0.9
+    keep_penalty: bool = False
 
     def __post_init__(self) -> None:
         from slimcore.config import SCHEDULES
@@ -160,6 +180,43 @@ class FineTuneSettings(_Settings):
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown fine-tuning schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}.")
         check_device_spec(self.device)
+        for name in ("distill", "keep_penalty"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}.")
+        object.__setattr__(self, "distill_temperature",
+                           _positive(self.distill_temperature, "the distillation temperature (--distill-temperature)"))
+        w = self.distill_weight
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= 1:
+            raise ConfigError(f"the distillation weight (--distill-weight) must be a number in [0, 1], the soft "
+                              f"targets' share of the loss, got {w!r}.")
+        object.__setattr__(self, "distill_weight", float(w))
+        if self.epochs == 0 and (self.distill or self.keep_penalty):
+            flag = "--distill" if self.distill else "--keep-penalty"
+            raise ConfigError(f"{flag} changes how the pruned model is fine-tuned, but there is no fine-tuning: "
+                              "give --finetune-epochs N (N >= 1).")
+
+
+def _check_steps(settings: "PruneSettings") -> None:
+    """What an iterative prune (--steps K > 1) needs: a FLOPs target, fine-tuning between the cuts, a ranking that
+    can be read off a cut model."""
+    from slimcore.pruning.math.rankings import RANKINGS
+
+    steps = _integer(settings.steps, "steps (--steps)", 1, 100)
+    if settings.finetune.keep_penalty and steps == 1:
+        raise ConfigError("--keep-penalty keeps the sparsity penalty on between the cuts of an iterative prune: give "
+                          "--steps K (K >= 2), or leave it out.")
+    if steps == 1:
+        return
+    if settings.threshold is not None:
+        raise ConfigError("--steps K prunes toward a FLOPs target: give --flops-ratio R instead of --threshold (a "
+                          "threshold on |γ| means another cut on every fine-tuned model).")
+    if settings.finetune.epochs == 0:
+        raise ConfigError("--steps K re-ranks the channels on the model fine-tuned after each cut: give "
+                          "--finetune-epochs N (N >= 1 epochs after each cut).")
+    if RANKINGS.get(settings.ranking).reads_penalty:
+        raise ConfigError(f"the {settings.ranking} ranking removes what the penalty chose during training, in one "
+                          "cut; --steps K re-ranks a cut model, which that choice does not describe: use --steps 1 "
+                          "or another ranking.")
 
 
 @dataclass(frozen=True)
@@ -170,9 +227,13 @@ class PruneSettings(_Settings):
     threshold: float | None = None
     flops_ratio: float | None = None
     min_channels: int = 1
+    rules: LayerRules = field(default_factory=LayerRules)  # locked groups, caps, minimum widths, --round-to
     finetune: FineTuneSettings = field(default_factory=FineTuneSettings)
     out_dir: str | None = None  # default: the prune run's own folder
     latency_repeats: int = 20
+    # Iterative pruning: cut to the FLOPs target in `steps` cuts, each re-ranking the fine-tuned model of the one
+    # before (`slimcore.pruning.iterative`); 1 is a one-shot commit.
+    steps: int = 1
 
     def __post_init__(self) -> None:
         _check_ranking(self.ranking)
@@ -180,6 +241,7 @@ class PruneSettings(_Settings):
         object.__setattr__(self, "threshold", threshold)
         object.__setattr__(self, "flops_ratio", flops_ratio)
         object.__setattr__(self, "min_channels", check_min_channels(self.min_channels))
+        object.__setattr__(self, "rules", _check_rules(self.rules))
         if isinstance(self.finetune, dict):
             object.__setattr__(self, "finetune", FineTuneSettings.from_dict(self.finetune))
         if not isinstance(self.finetune, FineTuneSettings):
@@ -188,3 +250,27 @@ class PruneSettings(_Settings):
             raise ConfigError("the output folder (--out) is empty; give a folder, or leave it out to write into the "
                               "prune run's own folder.")
         _integer(self.latency_repeats, "latency repeats", 1, 10_000)
+        _check_steps(self)
+
+
+SENSITIVITY_SHARES = tuple(round(0.1 * i, 1) for i in range(1, 10))  # 10 % … 90 % of a group removed
+
+
+@dataclass(frozen=True)
+class SensitivitySettings(_Settings):
+    """The per-group sensitivity scan: each group alone pruned to each share removed, by the ranking."""
+
+    ranking: str = "bn"
+    shares: tuple[float, ...] = SENSITIVITY_SHARES
+    recompute: bool = False  # scan again even when a scan for these settings is stored
+
+    def __post_init__(self) -> None:
+        _check_ranking(self.ranking)
+        shares = self.shares
+        if not isinstance(shares, (list, tuple)) or not shares or len(shares) > 99 or any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1 for v in shares):
+            raise ConfigError(f"shares must be 1 to 99 numbers in (0, 1), the shares of a group's channels to remove "
+                              f"(e.g. 0.1,0.2,0.5), got {shares!r}.")
+        object.__setattr__(self, "shares", tuple(sorted({float(v) for v in shares})))
+        if not isinstance(self.recompute, bool):
+            raise ConfigError("recompute must be true or false.")

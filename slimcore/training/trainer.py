@@ -68,7 +68,7 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * config.epochs
         self.penalty = config.build_penalty()
         self.ctx = PenaltyContext(step=0, epoch=0, total_steps=self.total_steps, lr=config.lr,
-                                  sample_input=self._sample_input())
+                                  sample_input=self.data.train[0][0].unsqueeze(0).to(self.device))
         self.penalty.setup(self.model, self.ctx)
         groups = self.penalty.optimizer_groups(self.model, config.lr, config.momentum, config.weight_decay)
         self.optimizer = torch.optim.SGD(groups if groups else self.model.parameters(), lr=config.lr,
@@ -81,9 +81,7 @@ class Trainer:
         # Small in-memory data sets live on the GPU: batches are sliced there, with no host copies.
         self.train_set = resident_on(self.data.train, self.device)
         self.net = self._wrap(self.model)
-        self.step = 0
-        self.epoch = 0
-        self.batch_in_epoch = 0
+        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self._epoch_sums = [0.0, 0.0, 0]  # loss sum, correct, samples of the current epoch so far
         self._saved_step = 0
         self._rank = dist.rank if dist is not None else 0
@@ -106,10 +104,6 @@ class Trainer:
         if self.config.compile:
             net = torch.compile(net)
         return net
-
-    def _sample_input(self) -> torch.Tensor:
-        x, _ = self.data.train[0]
-        return x.unsqueeze(0).to(self.device)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -276,7 +270,7 @@ class Trainer:
         self.ctx.step, self.ctx.epoch, self.ctx.lr = self.step, self.epoch, lr
         with self._autocast():
             logits = self.net(x)
-            loss = F.cross_entropy(logits.float(), y)
+            loss = self.task_loss(x, logits, y)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss * weight if weight != 1.0 else loss).backward()
         self.scaler.unscale_(self.optimizer)
@@ -286,6 +280,11 @@ class Trainer:
         self.penalty.after_step(self.model, self.ctx)
         self.scheduler.step()
         return loss.detach(), logits.detach()
+
+    def task_loss(self, x: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """What a step minimises besides the penalty, under the step's autocast: cross-entropy here; distillation
+        adds the teacher's soft targets (`slimcore.pruning.distill`)."""
+        return F.cross_entropy(logits.float(), y)
 
     def _stop_agreed(self) -> bool:
         """A stop asked of this process (or, under torchrun, of any rank)."""

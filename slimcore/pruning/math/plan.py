@@ -2,7 +2,9 @@
 
 A plan is a tuple with one sorted tuple of removed channel indices per group. Network slimming (Liu et al.
 2017) removes every channel whose score is under one global threshold; no group ever drops below
-`min_channels` (its best-scored channels are kept instead, and the selection is marked `clamped`).
+`min_channels` (its best-scored channels are kept instead, and the selection is marked `clamped`). Per-layer
+rules (`slimcore.pruning.math.rules`: locked groups, caps on the share removed, rounded widths) raise a group's kept
+width further; they are the user's choice, so they do not mark a selection clamped.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from slimcore.errors import ConfigError
+from slimcore.pruning.math.rules import GroupLimits, rounded_width
 
 Plan = tuple[tuple[int, ...], ...]
 
@@ -76,8 +79,10 @@ def check_scores(scores: Sequence[np.ndarray]) -> None:
                               "prune a run that finished with finite weights.")
 
 
-def select(scores: Sequence[np.ndarray], threshold: float, min_channels: int = 1) -> Selection:
-    """Remove channels scored under `threshold`; a group keeps at least `min_channels` (its top-scored ones).
+def select(scores: Sequence[np.ndarray], threshold: float, min_channels: int = 1,
+           limits: GroupLimits | None = None) -> Selection:
+    """Remove channels scored under `threshold`; a group keeps at least `min_channels` (its top-scored ones), and
+    under `limits` at least its own minimum, rounded up to a multiple of `limits.round_to` (or its full width).
 
     The selection records the threshold actually applied: one outside the scores' range (±inf included) is
     moved to the nearest value that gives the same plan, so reports never carry an infinite threshold.
@@ -87,12 +92,14 @@ def select(scores: Sequence[np.ndarray], threshold: float, min_channels: int = 1
         low, high = min(float(np.min(s)) for s in present), max(float(np.max(s)) for s in present)
         threshold = min(max(float(threshold), low), float(np.nextafter(high, np.inf)))
     plan, clamped = [], False
-    for s in scores:
+    for i, s in enumerate(scores):
         n = len(s)
         below = int(np.count_nonzero(s < threshold))
         floor = min(min_channels, n)
         keep = max(n - below, floor)
         clamped |= n - below < floor
+        if limits is not None:
+            keep = rounded_width(max(keep, limits.min_kept[i]), n, limits.round_to)
         # stable descending order: ties keep the lower index, so a plan is a function of the scores alone
         order = np.argsort(-np.asarray(s, dtype=np.float64), kind="stable")
         plan.append(tuple(sorted(int(i) for i in order[keep:])))
@@ -106,26 +113,30 @@ def candidate_thresholds(scores: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def select_flops(scores: Sequence[np.ndarray], flops_ratio: float, macs_of: Callable[[Plan], int],
-                 min_channels: int = 1) -> Selection:
+                 min_channels: int = 1, limits: GroupLimits | None = None) -> Selection:
     """The lowest threshold whose plan keeps at most `flops_ratio` of the unpruned MACs (LeGR's budget rule).
 
-    MACs never grow as the threshold rises (plans are nested), so a binary search over the distinct scores
-    finds it. If even the smallest allowed widths stay above the budget, that plan is returned, clamped.
+    MACs never grow as the threshold rises (plans are nested, and rounding a width up is monotone too), so a
+    binary search over the distinct scores finds it. If even the smallest allowed widths stay above the budget,
+    that plan is returned, clamped.
     """
+    def at(i: int) -> Selection:
+        return select(scores, float(candidates[i]), min_channels, limits)
+
     candidates = candidate_thresholds(scores)
-    base = macs_of(select(scores, float(candidates[0]), min_channels).plan)
+    base = macs_of(at(0).plan)
     budget = flops_ratio * base
     lo, hi = 0, len(candidates) - 1
-    last = select(scores, float(candidates[hi]), min_channels)
+    last = at(hi)
     if macs_of(last.plan) > budget:
         return Selection(last.plan, last.threshold, True)
     while lo < hi:
         mid = (lo + hi) // 2
-        if macs_of(select(scores, float(candidates[mid]), min_channels).plan) <= budget:
+        if macs_of(at(mid).plan) <= budget:
             hi = mid
         else:
             lo = mid + 1
-    return select(scores, float(candidates[lo]), min_channels)
+    return at(lo)
 
 
 def curve_targets(points: int) -> list[float]:

@@ -49,6 +49,12 @@ def bn_scores(model: nn.Module, groups: Sequence[ChannelGroup], how: str = "max"
     return _gather(model, groups, ("bn",), lambda m: m.weight.detach().abs().double().numpy(), how)
 
 
+def beta_sizes(model: nn.Module, groups: Sequence[ChannelGroup]) -> list[np.ndarray]:
+    """|β| per channel (the largest over the BNs that hold it): the size of the constant a channel whose γ is 0
+    still outputs, the order in which tied channels are removed (smallest constant first)."""
+    return _gather(model, groups, ("bn",), lambda m: m.bias.detach().abs().double().numpy(), "max")
+
+
 def filter_norms(model: nn.Module, groups: Sequence[ChannelGroup]) -> list[np.ndarray]:
     """Mean |w| of each producing filter (L1 norm over its fan-in, so layers of different fan-in compare)."""
     def norms(m: nn.Module) -> np.ndarray:
