@@ -23,7 +23,7 @@ def trained(digits_run):
 
 
 def test_every_job_kind_is_in_the_registry():
-    assert jobs.JOBS.names() == ["curve", "import", "prune", "search", "train"]
+    assert jobs.JOBS.names() == ["curve", "import", "latency", "prune", "search", "sensitivity", "train"]
     for name in jobs.JOBS.names():
         kind = jobs.JOBS.get(name)
         assert kind.name == name and kind.describe()
