@@ -23,7 +23,7 @@ def test_a_run_announces_start_snapshots_steps_epochs_checkpoints_and_end_in_ord
 
 def test_every_hook_is_a_no_op_by_default_and_takes_the_trainer_first():
     hooks = [name for name in vars(Observer) if name.startswith("on_")]
-    assert hooks == ["on_start", "on_step", "on_snapshot", "on_epoch_end", "on_checkpoint", "on_warning", "on_end"]
+    assert hooks == ["on_start", "on_step", "on_snapshot", "on_epoch_end", "on_checkpoint", "on_warning", "on_note", "on_end"]
     base = Observer()
     for name in hooks:
         params = list(inspect.signature(getattr(Observer, name)).parameters)
