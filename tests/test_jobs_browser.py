@@ -112,7 +112,7 @@ def test_a_legr_search_survives_leaving_the_page_then_the_curve_appears(studio, 
     assert search["config"]["generations"] == 150
 
     page.get_by_test_id("stSidebar").get_by_text("3 · Runs").click()
-    page.get_by_test_id("stDataFrame").wait_for()
+    page.get_by_test_id("stDataFrame").first.wait_for()
     page.wait_for_timeout(1500)
     assert jobs.is_active(jobs.view(store, search["id"])), "the search ended before the page was left"
 
