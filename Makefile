@@ -21,13 +21,14 @@ run: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-# The whole suite, slow end-to-end cases included (CI runs exactly this).
+# The whole suite, slow end-to-end cases included (CI runs exactly this), on two workers (one per core; a test
+# file stays on one worker, so its module fixtures are built once).
 test: $(STAMP) browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The quick inner loop: everything but the slow end-to-end cases.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -3,12 +3,19 @@ the whole session, and the small hand-made nets that the penalty and model-analy
 from __future__ import annotations
 
 import io
+import os
 import time
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+def pytest_configure(config):
+    """Under `make test` two workers share the two cores: one intra-op thread each, not two that fight."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)
 
 
 @pytest.fixture
