@@ -6,7 +6,9 @@ an evaluated curve point cuts the same plan, else `preview_at` builds and evalua
 replaces its interpolated accuracy with it.
 
 The chosen threshold lives in the session (per run and ranking) and in the URL (`?t=`, read once per session, so
-a reload shows it again); the target-FLOPs box moves the control to the plan with the nearest FLOPs.
+a reload shows it again); the target-FLOPs box moves the control to the plan with the nearest FLOPs, the
+target-latency box (when the curve was timed) to the plan whose latency is the nearest at or below the target.
+The curve's x-axis (FLOPs, parameters, latency) is switched in the browser; fine-tuned commits are drawn on it.
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ import streamlit as st
 
 from app_support.errors import show_error
 from slimcore.errors import SlimcoreError
-from slimcore.pruning.browser_preview import PayloadPreview, exact_at, payload_for, prepare_exact
+from slimcore.pruning.browser_preview import (PayloadPreview, exact_at, latency_at_positions, payload_for,
+                                              prepare_exact)
+from slimcore.pruning.latency_curve import estimate_error, estimate_latencies, latency_series, position_at_or_below
 from slimcore.pruning.math.rules import LayerRules
 from slimcore.pruning.points import default_index, distinct_points, ordered_points
 
@@ -48,6 +52,11 @@ def _preview(payload_id: str, _payload: Mapping) -> PayloadPreview:
     return PayloadPreview(_payload)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _latencies(payload_id: str, timings_digest: str, backend: str, _preview: PayloadPreview, _timings: Mapping):
+    return latency_at_positions(_preview, _timings, backend)
+
+
 def _digest(curve: Mapping | None) -> str:
     pts = [(p.get("threshold"), p.get("accuracy")) for p in (curve or {}).get("points", [])]
     return json.dumps([pts, ((curve or {}).get("base") or {}).get("accuracy")])
@@ -62,12 +71,17 @@ def _parse(text) -> float | None:
 
 
 class ThresholdControl:
-    """One run and ranking's control. Build it before the target-FLOPs box (it sets the box's value), then `draw`."""
+    """One run and ranking's control. Build it before the target boxes (it sets their values), then `draw`.
+    `timings` (`current_latency`) adds the latency axis and box; `recovered` (`fine_tuned_points`) the fine-tuned
+    commits drawn on the curve."""
 
     def __init__(self, store, run_id: str, ranking: str, curve: Mapping | None, min_channels: int = 1,
-                 rules: LayerRules | None = None) -> None:
+                 rules: LayerRules | None = None, timings: Mapping | None = None,
+                 recovered: list[dict] | None = None) -> None:
         self.store, self.run_id, self.ranking, self.curve = store, run_id, ranking, curve
         self.min_channels, self.rules = min_channels, rules or LayerRules()
+        self.timings, self.recovered = timings or None, list(recovered or ())
+        self.backend = self.timings["backends"][0] if self.timings else None
         checkpoint = store.latest_checkpoint(run_id) or {}
         self.payload = _payload(str(store.root), run_id, ranking, min_channels,
                                 json.dumps(self.rules.to_dict(), sort_keys=True),
@@ -75,11 +89,15 @@ class ThresholdControl:
         self.preview = _preview(self.payload["id"], self.payload)
         suffix = f"{run_id}:{ranking}"
         self.key, self.thr_key, self.flops_key = f"p:thrc:{suffix}", f"p:thr:{suffix}", f"p:flops:{suffix}"
+        self.latency_key = f"p:latency:{suffix}"
         self.seen_key, self.nonce_key = f"_seen:{self.key}", f"_nonce:{self.key}"
         if self.thr_key not in st.session_state:
             self._set(self._initial(), by_python=True)
-        elif self.flops_key not in st.session_state:
+        elif (self.flops_key not in st.session_state or (self.timings and self.latency_key not in st.session_state)
+              or st.session_state.get(f"_payload:{self.key}") != self.payload["id"]):
+            # new rules (another payload) or a box not drawn yet: the same threshold, at its position here
             self._set(st.session_state[self.thr_key], by_python=False)
+        st.session_state[f"_payload:{self.key}"] = self.payload["id"]
         self.released()  # a release the callback has not seen (AppTest sets the state without calling it)
 
     # -- the chosen threshold ---------------------------------------------------------------------------------
@@ -107,6 +125,8 @@ class ThresholdControl:
         pos = self.preview.position_of(threshold)
         st.session_state[self.thr_key] = float(self.preview.thresholds[pos])
         st.session_state[self.flops_key] = round(100 * float(self.preview.flops_shares()[pos]), 1)
+        if self.timings:
+            st.session_state[self.latency_key] = round(float(self.latencies()[pos]), 3)
         if by_python:
             st.session_state[self.nonce_key] = st.session_state.get(self.nonce_key, 0) + 1
 
@@ -125,6 +145,47 @@ class ThresholdControl:
         """The target-FLOPs box's callback: the plan with the nearest FLOPs."""
         pos = self.preview.nearest_flops_position(float(st.session_state[self.flops_key]) / 100)
         self._set(float(self.preview.thresholds[pos]), by_python=True)
+
+    def latencies(self):
+        """Milliseconds at every slider position on the shown backend, batch 1 (measured or estimated)."""
+        digest = json.dumps([self.timings.get("seconds"), self.timings["base"]["latency_ms"]], sort_keys=True)
+        return _latencies(self.payload["id"], digest, self.backend, self.preview, self.timings)
+
+    def latency_typed(self) -> None:
+        """The target-latency box's callback: the plan whose latency is the nearest at or below the target (the
+        fastest plan, with a note, when none is that fast)."""
+        target = float(st.session_state[self.latency_key])
+        pos, met = position_at_or_below(self.latencies(), target)
+        st.session_state[f"_missed:{self.latency_key}"] = None if met else target
+        self._set(float(self.preview.thresholds[pos]), by_python=True)
+
+    def missed_latency(self) -> float | None:
+        """The last typed latency target no plan meets (the control went to the fastest), or None."""
+        return st.session_state.get(f"_missed:{self.latency_key}")
+
+    def latency_axis(self) -> dict | None:
+        """What the browser draws the latency axis from: the timed points, the nodes of the estimate, its error."""
+        if not self.timings:
+            return None
+        t = self.timings
+        timed = [{"t": None if r["threshold"] is None else repr(float(r["threshold"])),
+                  "ms": r["latency_ms"][self.backend]["batch1"], "spread": r["spread_ms"][self.backend]["batch1"]}
+                 for r in [t["base"], *t["points"]] if self.backend in r["latency_ms"]]
+        return {"backend": self.backend, "batch": 1, "timed": timed,
+                "series": latency_series(t, self.backend), "error": estimate_error(t, self.backend),
+                "machine": t.get("machine"), "threads": t.get("threads")}
+
+    def recovered_points(self) -> list[dict]:
+        """The fine-tuned commits with their x on every axis (parameters as a share; latency estimated along FLOPs)."""
+        if not self.recovered:
+            return []
+        base_params = self.preview.numbers_at(float(self.preview.thresholds[0]))["params"] or 1
+        ms = (estimate_latencies(self.timings, [p["flops_ratio"] for p in self.recovered], self.backend)
+              if self.timings else [None] * len(self.recovered))
+        return [{"prune_id": p["prune_id"], "flops": p["flops_ratio"], "params": p["params"] / base_params,
+                 "latency": None if v is None else float(v), "before": p["accuracy_before"],
+                 "after": p["accuracy_after"], "epochs": p["epochs"], "steps": p["steps"], "distill": p["distill"]}
+                for p, v in zip(self.recovered, ms)]
 
     # -- the exact point --------------------------------------------------------------------------------------
     def exact_point(self) -> dict:
@@ -167,6 +228,6 @@ class ThresholdControl:
                 "selected": {"t": repr(t), "i": self.position, "nonce": st.session_state.get(self.nonce_key, 0)},
                 "exact": {"t": repr(t), "accuracy": point.get("accuracy"), "output_change": point.get("output_change"),
                           "seconds": point.get("seconds")},
-                "evaluated": self._evaluated()}
+                "evaluated": self._evaluated(), "latency": self.latency_axis(), "recovered": self.recovered_points()}
         _control(key=self.key, data=data, default={"threshold": None}, on_threshold_change=self.released)
         return point

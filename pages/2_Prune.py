@@ -6,21 +6,27 @@ follows them, so it can be left, reloaded or touched while they run.
 import streamlit as st
 
 from app_support.commit import show_commit
+from app_support.commit_form import commit_form
+from app_support.commit_live import follow_commit
 from app_support.errors import show_error
 from app_support.jobs import follow_job
 from app_support.layout import page_setup
+from app_support.rules_form import rules_form
 from app_support.runs import pick_run, shown_run
+from app_support.sensitivity_view import show_sensitivity
 from app_support.state import keep, seed
 from app_support.store import get_store
 from app_support.threshold_control import ThresholdControl
 from app_support.upload import upload_evaluator
 from slimcore import jobs
 from slimcore.errors import SlimcoreError
-from slimcore.pruning.curve import stored_curve
+from slimcore.pruning.curve import artifact_name, stored_curve
+from slimcore.pruning.latency_curve import LatencySettings, current_latency
 from slimcore.pruning.math.rankings import RANKINGS
+from slimcore.pruning.math.rules import LayerRules
 from slimcore.pruning.points import distinct_points, groups_at, ordered_points
-from slimcore.pruning.results import has_legr, latest_commit, legr_learned
-from slimcore.pruning.settings import CurveSettings, FineTuneSettings, LegrSettings, PruneSettings
+from slimcore.pruning.results import fine_tuned_points, has_legr, latest_commit, legr_learned
+from slimcore.pruning.settings import CurveSettings, LegrSettings
 
 page_setup("Prune")
 store = get_store()
@@ -82,18 +88,23 @@ if RANKINGS.get(ranking).needs_search and not has_legr(store, run_id):
                f"and fine-tuned {int(steps)} steps (the paper's code: population 64, ~400 generations, τ = 200).")
     st.stop()
 
-# -- the trade-off curve: evaluated once per run and ranking by a job, then read from the store --------------
-settings = CurveSettings(ranking=ranking)
+# -- per-layer rules (locked groups, caps, minimum widths, round-to): another set of plans, so another curve ----
+rules = rules_form(store, run_id)
+
+# -- the trade-off curve: evaluated once per run, ranking and rules by a job, then read from the store ---------
+settings = CurveSettings(ranking=ranking, rules=rules)
 cache = st.session_state.setdefault("p:curves", {})
-art = store.artifact(run_id, f"curve-{ranking}-p{settings.points}-m{settings.min_channels}")
-cache_key = (run_id, ranking, art["created"] if art else None, checkpoint.get("path"), checkpoint.get("step"))
+art = store.artifact(run_id, artifact_name(settings))
+cache_key = (run_id, ranking, art["name"] if art else None, art["created"] if art else None, checkpoint.get("path"),
+             checkpoint.get("step"))
 if cache_key not in cache:
     curve = stored_curve(store, run_id, settings)
     if curve is not None:
         cache[cache_key] = curve
 curve = cache.get(cache_key)
 if curve is None:
-    job = jobs.latest(store, "curve", run_id, where=lambda cfg: cfg.get("ranking") == ranking)
+    job = jobs.latest(store, "curve", run_id, where=lambda cfg: cfg.get("ranking") == ranking  # and these rules
+                      and (cfg.get("rules") or LayerRules().to_dict()) == rules.to_dict())
     # A job older than the checkpoint (or than the LeGR search it ranked with) computed another curve: start anew.
     search_art = store.artifact(run_id, "legr") if RANKINGS.get(ranking).needs_search else None
     basis = max(float(checkpoint.get("created") or 0), float(search_art["created"]) if search_art else 0.0)
@@ -121,18 +132,50 @@ if not points:
 
 # One control over every distinct plan, recomputed and redrawn in the browser as it moves (metrics, |γ| histogram,
 # accuracy/FLOPs curve, per-layer bars: app_support.threshold_control); on release this page evaluates that exact
-# threshold. The FLOPs box moves it to the plan with the nearest FLOPs (and follows it).
-control = ThresholdControl(store, run_id, ranking, curve, settings.min_channels, settings.rules)
-s1, s2 = st.columns([4, 1], vertical_alignment="bottom")
+# threshold. The FLOPs box moves it to the plan with the nearest FLOPs (and follows it); once the curve is timed,
+# the latency box to the plan whose latency is the nearest at or below the target, and latency is an x-axis.
+timings = current_latency(store, run_id, ranking, settings.points, settings.min_channels, rules)
+control = ThresholdControl(store, run_id, ranking, curve, settings.min_channels, settings.rules, timings=timings,
+                           recovered=fine_tuned_points(store, run_id, ranking))
+s1, s2, *s3 = st.columns([3, 1, 1] if timings else [4, 1], vertical_alignment="bottom")
 s1.caption("Channels ranked below the threshold are removed. FLOPs, parameters and widths follow exactly as you "
            "move; accuracy is exact at evaluated thresholds, interpolated (≈) between them until you release.")
 s2.number_input("or target FLOPs %", min_value=0.0, max_value=100.0, step=5.0, format="%.1f", key=control.flops_key,
                 on_change=control.flops_typed, help="moves the threshold to the one with the nearest FLOPs")
+if timings:
+    s3[0].number_input("or target latency ms", min_value=0.0, step=0.1, format="%.3f", key=control.latency_key,
+                       on_change=control.latency_typed,
+                       help=f"moves the threshold to the plan whose latency on {control.backend} (batch 1) is the "
+                            "nearest at or below this: measured where a model was timed, else estimated along FLOPs")
 point = control.draw()
 clamp_note = st.empty()  # always present, so what follows keeps its place when it fills
 if point.get("clamped"):
     clamp_note.warning(f"At this threshold some layers would lose every channel: each keeps its "
                        f"{curve.get('min_channels', 1)} best-scored channel(s) instead (the minimum width).")
+if timings and control.missed_latency() is not None:
+    st.warning(f"No plan runs in {control.missed_latency():g} ms on {control.backend}: the threshold went to the "
+               "fastest one.")
+if not timings:  # latency as an axis: every curve point's model timed, once, by a job
+    latency_job = jobs.latest(store, "latency", run_id, where=lambda cfg: cfg.get("ranking") == ranking and (
+        cfg.get("rules") or LayerRules().to_dict()) == rules.to_dict())
+    if latency_job and jobs.is_active(latency_job):
+        follow_job(latency_job["id"], "Timing every curve point's model", stop_help="stops without storing timings")
+    else:
+        l1, l2 = st.columns([4, 1], vertical_alignment="center")
+        l1.caption("Latency is not an axis yet: time every curve point's model on this machine's CPU (a job, about "
+                   "a second a model) to plot accuracy against measured latency and target a latency in ms.")
+        if l2.button("Time the curve's models", key="p:latency"):
+            try:
+                jobs.start(store, "latency", LatencySettings(ranking=ranking, points=settings.points,
+                                                             min_channels=settings.min_channels,
+                                                             backends=("torch-cpu",), batch=1, rules=rules),
+                           parent=run_id)
+            except SlimcoreError as e:
+                show_error(e, "start timing the curve")
+            else:
+                st.rerun()
+        if latency_job and latency_job["status"] in ("failed", "interrupted"):
+            st.error(f"The last latency timing {latency_job['status']}: {latency_job['message']}")
 
 learned = legr_learned(store, run_id) if RANKINGS.get(ranking).needs_search else None
 if learned is not None:
@@ -149,6 +192,8 @@ if learned is not None:
                    f"identity map (|γ|), on {learned['scored_on']}, after pruning to the search's FLOPs target and a "
                    f"few fine-tuning steps; {learned['evaluated']} candidates.")
         st.dataframe(learned["groups"], hide_index=True, width="stretch")
+
+show_sensitivity(store, run_id, ranking, float(point["threshold"]), settings.min_channels, rules)
 
 with st.expander("Channel groups: which layers are cut together, and where a removed channel's constant goes"):
     groups = groups_at(curve, point)

@@ -329,6 +329,10 @@ def _prune_page(trained) -> AppTest:
     return at
 
 
+def _flops_box(at: AppTest):
+    return next(n for n in at.number_input if n.label == "or target FLOPs %")
+
+
 def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -360,7 +364,7 @@ def test_prune_page_threshold_control_gets_the_payload_and_a_release_is_evaluate
     assert data["exact"]["accuracy"] == exact["accuracy"]
     assert [e["t"] for e in data["evaluated"]] == [repr(thresholds[k])]
     # the FLOPs box follows the control
-    assert at.number_input[0].value == pytest.approx(round(100 * exact["flops_ratio"], 1))
+    assert _flops_box(at).value == pytest.approx(round(100 * exact["flops_ratio"], 1))
 
 
 def test_prune_page_target_flops_moves_the_control_to_the_nearest_plan(trained):
@@ -369,15 +373,15 @@ def test_prune_page_target_flops_moves_the_control_to_the_nearest_plan(trained):
     from slimcore.pruning.browser_preview import PayloadPreview
 
     at = _prune_page(trained)
-    at.number_input[0].set_value(50.0).run()
+    _flops_box(at).set_value(50.0).run()
     assert not at.exception
     preview = PayloadPreview(control_data(at)["payload"])
     k = control_data(at)["selected"]["i"]
     shares = preview.flops_shares()
     assert abs(shares[k] - 0.5) == min(abs(shares - 0.5)) and positions(at)[k] == float(control_data(at)["selected"]["t"])
-    assert at.number_input[0].value == pytest.approx(round(100 * shares[k], 1))
-    at.number_input[0].set_value(100.0).run()
-    assert control_data(at)["selected"]["i"] == 0 and at.number_input[0].value == 100.0
+    assert _flops_box(at).value == pytest.approx(round(100 * shares[k], 1))
+    _flops_box(at).set_value(100.0).run()
+    assert control_data(at)["selected"]["i"] == 0 and _flops_box(at).value == 100.0
 
 
 def _wait_for_job(at: AppTest, store, kind: str, parent: str, timeout: float = 240) -> dict:

@@ -183,3 +183,24 @@ def test_exact_at_is_preview_at_with_fewer_threads_and_restores_them(digits_run)
     got = exact_at(store, run_id, "bn", t, threads=1)
     assert torch.get_num_threads() == before
     assert got == preview_at(store, run_id, "bn", threshold=t)
+
+
+def test_parameter_shares_and_latency_at_every_position(digits_run):
+    from slimcore.pruning.browser_preview import latency_at_positions
+    from slimcore.pruning.latency_curve import LatencySettings, estimate_latencies, time_curve
+
+    store, run_id = digits_run
+    preview = PayloadPreview(payload_for(store, run_id, "bn"))
+    base = preview.numbers_at(float(preview.thresholds[0]))["params"]
+    for i in (0, len(preview.thresholds) // 3, len(preview.thresholds) - 1):
+        assert preview.params_shares()[i] == preview.numbers_at(float(preview.thresholds[i]))["params"] / base
+    assert preview.params_shares()[0] == 1.0 and np.all(np.diff(preview.params_shares()) <= 0)
+    timings = time_curve(store, run_id, LatencySettings(points=4, backends=("torch-cpu",), batch=1, repeats=3))
+    ms = latency_at_positions(preview, timings, "torch-cpu")
+    assert ms.shape == preview.thresholds.shape
+    timed = {0: timings["base"]["latency_ms"]["torch-cpu"]["batch1"]}
+    for row in timings["points"]:
+        timed.setdefault(preview.position_of(row["threshold"]), row["latency_ms"]["torch-cpu"]["batch1"])
+    assert all(ms[i] == v for i, v in timed.items())  # measured where timed
+    others = [i for i in range(len(ms)) if i not in timed]
+    assert np.allclose(ms[others], estimate_latencies(timings, preview.flops_shares()[others], "torch-cpu"))

@@ -2,6 +2,8 @@
 latency target picks."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from slimcore.errors import ConfigError, StoreError
@@ -65,3 +67,64 @@ def test_every_curve_point_is_timed_stored_and_merged_into_the_curve(digits_run)
     merged = with_latency(curve, result)
     assert all("latency_ms" in p for p in merged["points"]) and "latency_ms" in merged["base"]
     assert stored_latency(store, run_id, LatencySettings(points=3, backends=("torch-cpu",), batch=8, repeats=3)) is None
+
+
+def test_a_curve_under_rules_gets_its_own_timings_each_point_cut_under_the_rules(digits_run, monkeypatch):
+    import slimcore.analysis.structure as structure_module
+    from slimcore.pruning import get_curve
+    from slimcore.pruning.latency_curve import any_stored_latency, artifact_name
+    from slimcore.pruning.math.rules import LayerRules
+    from slimcore.pruning.trained import load_trained
+
+    store, run_id = digits_run
+    groups = load_trained(store, run_id).structure.groups
+    locked = groups[0]
+    rules = LayerRules(locked=(locked.name,))
+    plans = []
+    real = structure_module.pruned_model
+    monkeypatch.setattr(structure_module, "pruned_model",
+                        lambda model, structure, plan, *a, **k: plans.append(plan) or real(model, structure, plan, *a, **k))
+    plain = LatencySettings(points=3, backends=("torch-cpu",), batch=1, repeats=3)
+    ruled = LatencySettings(points=3, backends=("torch-cpu",), batch=1, repeats=3, rules=rules)
+    assert artifact_name(ruled) != artifact_name(plain) and artifact_name(ruled).startswith(artifact_name(plain) + "-r")
+    result = time_curve(store, run_id, ruled)
+    curve = get_curve(store, run_id, points=3, rules=rules)
+    assert [p["threshold"] for p in result["points"]] == [p["threshold"] for p in curve["points"]]
+    assert len(plans) == len(curve["points"]) + 1 and all(not plan[0] for plan in plans)  # the locked group: uncut
+    assert any(any(len(r) for r in plan[1:]) for plan in plans)  # and the others were cut
+    assert result["rules"] == rules.to_dict()
+    assert stored_latency(store, run_id, ruled) == result
+    assert any_stored_latency(store, run_id, "bn", 3, 1, rules) == result
+    assert any_stored_latency(store, run_id, "bn", None, 1, rules) == result
+    plain_found = any_stored_latency(store, run_id, "bn", 3, 1)
+    assert plain_found is None or plain_found["rules"] in (None, LayerRules().to_dict())
+    assert stored_latency(store, run_id, LatencySettings(points=3, backends=("torch-cpu",), batch=1, repeats=3,
+                                                         rules=LayerRules(locked=(groups[1].name,)))) is None
+
+
+def test_latency_settings_keep_their_rules_through_json():
+    from slimcore.pruning.math.rules import LayerRules
+
+    s = LatencySettings(backends=("torch-cpu",), rules=LayerRules(locked=("a",), round_to=4))
+    assert LatencySettings.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    with pytest.raises(ConfigError, match="round-to"):
+        LatencySettings(rules={"round_to": 0})
+
+
+def test_many_estimates_at_once_are_the_single_estimates_and_the_nodes_are_the_timed_points():
+    from slimcore.pruning.latency_curve import estimate_latencies, latency_series
+
+    shares = [1.0, 0.9, 0.625, 0.3, 0.1]
+    assert estimate_latencies(TIMED, shares, "torch-cpu").tolist() == [estimate_latency(TIMED, s, "torch-cpu")
+                                                                        for s in shares]
+    assert latency_series(TIMED, "torch-cpu") == [[0.25, 4.0], [0.5, 5.0], [0.75, 8.0], [1.0, 10.0]]
+
+
+def test_the_position_for_a_latency_is_the_slowest_at_or_below_it():
+    from slimcore.pruning.latency_curve import position_at_or_below
+
+    ms = [10.0, 8.0, 8.0, 5.0, 6.0, 4.0]  # measurements need not fall as the model shrinks
+    assert position_at_or_below(ms, 8.0) == (1, True)  # the larger model of the tie
+    assert position_at_or_below(ms, 7.0) == (4, True)
+    assert position_at_or_below(ms, 100.0) == (0, True)
+    assert position_at_or_below(ms, 1.0) == (5, False)  # none is that fast: the fastest

@@ -4,6 +4,9 @@
 // channels per (module, kind) deduplicated (`removed_per_module`), MACs (`layer_macs`), parameters
 // (`slimcore.pruning.math.params`) and the BN widths, and redraws the metrics and three SVG figures. On release
 // (`change`) it hands the threshold to Python, which evaluates that exact threshold and sends its accuracy back.
+// The curve's x-axis is switched here (FLOPs share, parameters share, or latency when the curve was timed: measured
+// at the timed plans, interpolated along FLOPs between them as `estimate_latency` does); fine-tuned commits are drawn
+// on it beside their one-shot accuracy.
 
 const NS = "http://www.w3.org/2000/svg";
 const TIED_STEP = 5e-324; // the spacing of tie-broken scores at 0 (slimcore.pruning.math.ties)
@@ -126,6 +129,21 @@ const count = (v) => v.toLocaleString("en-US");
 const short = (v) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)} G` : v >= 1e6 ? `${(v / 1e6).toFixed(2)} M`
   : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : `${v}`);
 
+/** np.interp: linear between ascending nodes [[x, y], ...], the end values beyond them. */
+function interp(nodes, x) {
+  if (!nodes.length) return null;
+  if (x <= nodes[0][0]) return nodes[0][1];
+  const last = nodes[nodes.length - 1];
+  if (x >= last[0]) return last[1];
+  let hi = 1;
+  while (nodes[hi][0] < x) hi++;
+  const [x0, y0] = nodes[hi - 1], [x1, y1] = nodes[hi];
+  return x1 === x0 ? y1 : y0 + ((x - x0) / (x1 - x0)) * (y1 - y0);
+}
+
+const AXES = { flops: "FLOPs", params: "parameters", latency: "latency" };
+const ms = (v) => `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(3)} ms`;
+
 function thresholdText(t) {
   if (t === 0) return "0";
   if (t > 0 && t < 1e-300) return `0 + ${Math.round(t / TIED_STEP)} ulp (tied at 0)`;
@@ -145,6 +163,14 @@ class Control {
       bars: root.querySelector("svg.bars") };
     this.histTitle = root.querySelector(".hist-title");
     this.curveTitle = root.querySelector(".curve-title");
+    this.curveLegend = root.querySelector(".curve-legend");
+    this.curveNote = root.querySelector(".curve-note");
+    this.axisInputs = [...root.querySelectorAll("input[name=slim-thr-axis]")];
+    this.latencyOption = root.querySelector(".axis-latency");
+    this.axis = "flops";
+    this.latency = null;
+    this.recovered = [];
+    this.extraKey = null;
     this.payloadId = null;
     this.nonce = null;
     this.pointer = false;
@@ -164,6 +190,9 @@ class Control {
       clearTimeout(this.keyTimer); // keys: one evaluation once the user stops pressing
       this.keyTimer = setTimeout(() => this.commit(), 250);
     });
+    for (const input of this.axisInputs) { // a radio group: Tab reaches the checked one, the arrows switch
+      input.addEventListener("change", () => { if (input.checked) this.setAxis(input.value); });
+    }
     r.addEventListener("pointerdown", () => { this.pointer = true; });
     window.addEventListener("pointerup", () => { setTimeout(() => { this.pointer = false; }, 0); });
     r.addEventListener("keydown", (ev) => { // Page Up / Down: a twentieth of the range (native ranges vary)
@@ -182,14 +211,21 @@ class Control {
   update(data, setStateValue) {
     this.setStateValue = setStateValue;
     const p = data.payload;
-    if (p.id !== this.payloadId) this.load(p);
+    const extraKey = JSON.stringify([data.latency || null, data.recovered || []]);
+    const extraChanged = extraKey !== this.extraKey;
+    this.extraKey = extraKey;
+    this.latency = data.latency || null;
+    this.recovered = data.recovered || [];
+    const fresh = p.id !== this.payloadId; // another run, ranking or rules: the positions are others
+    if (fresh) this.load(p);
+    else if (extraChanged) { this.prepareLatency(); this.drawCurve(); }
     this.exact = new Map(this.curveExact);
     for (const e of data.evaluated || []) {
       if (!this.signatures.has(e.t)) this.signatures.set(e.t, this.model.compute(Number(e.t)).keeps.join(","));
       this.exact.set(this.signatures.get(e.t), { ...e, source: "evaluated" });
     }
     const sel = data.selected;
-    if (sel && sel.nonce !== this.nonce) { // Python moved the control (the FLOPs box, a reload, another run)
+    if (sel && (fresh || sel.nonce !== this.nonce)) { // Python moved it (a target box, a reload, another payload)
       this.nonce = sel.nonce;
       const t = Number(sel.t), th = this.model.thresholds;
       let i = sel.i;
@@ -225,15 +261,55 @@ class Control {
     const add = (t, accuracy, change) => {
       const r = this.model.compute(t), sig = r.keeps.join(",");
       if (accuracy === null || accuracy === undefined) return;
-      if (!this.curveExact.has(sig)) this.curve.push({ flops: r.flops, accuracy, change });
+      if (!this.curveExact.has(sig)) this.curve.push({ flops: r.flops, params: r.params, sig, accuracy, change });
       this.curveExact.set(sig, { accuracy, output_change: change, source: "curve" });
     };
     add(this.model.thresholds[0], p.base_accuracy, 0);
     pts.forEach((t, i) => add(t, p.point_accuracy[i], p.point_output_change[i]));
     this.curve.sort((a, b) => a.flops - b.flops);
+    this.prepareLatency();
     this.drawHistogram();
     this.drawCurve();
     this.drawBars();
+  }
+
+  /** The timed plans (signature → ms, the first timing of each, as `latency_at_positions`); without timings the
+   * latency axis is not offered. */
+  prepareLatency() {
+    this.timed = new Map();
+    const L = this.latency;
+    this.latencyOption.hidden = !L;
+    if (!L) {
+      if (this.axis === "latency") this.setAxis("flops", false);
+      return;
+    }
+    for (const row of L.timed) {
+      const t = row.t === null ? this.model.thresholds[0] : Number(row.t);
+      const sig = this.model.compute(t).keeps.join(",");
+      if (!this.timed.has(sig)) this.timed.set(sig, row.ms);
+    }
+  }
+
+  /** {ms, measured} of a plan (`compute`'s result): its timing, else the estimate along FLOPs. */
+  latencyAt(r) {
+    const hit = this.timed.get(r.keeps ? r.keeps.join(",") : r.sig);
+    if (hit !== undefined) return { ms: hit, measured: true };
+    return { ms: interp(this.latency.series, this.base.flops ? r.flops / this.base.flops : 1), measured: false };
+  }
+
+  /** The x of a plan on the current axis: its FLOPs or parameters share, or its latency in ms. */
+  xOf(r) {
+    if (this.axis === "params") return this.base.params ? r.params / this.base.params : 1;
+    if (this.axis === "latency") return this.latencyAt(r).ms;
+    return this.base.flops ? r.flops / this.base.flops : 1;
+  }
+
+  setAxis(axis, redraw = true) {
+    if (axis === "latency" && !this.latency) axis = "flops";
+    this.axis = axis;
+    for (const input of this.axisInputs) input.checked = input.value === axis;
+    this.root.dataset.axis = axis;
+    if (redraw && this.model) { this.drawCurve(); this.show(Number(this.range.value)); }
   }
 
   /** Accuracy at this plan: exact where it was evaluated, else linear in FLOPs between the neighbouring points. */
@@ -289,11 +365,13 @@ class Control {
     }
     const tText = thresholdText(t);
     setText(this.value, `${tText} · ${pos + 1} / ${this.model.thresholds.length}`);
+    const lat = this.latency ? this.latencyAt(r) : null;
     this.range.setAttribute("aria-valuetext", `threshold ${tText}: FLOPs ${pct(fr)}, ${r.kept} of ${base.kept} `
       + `channels kept, accuracy ${acc.accuracy === null ? "not evaluated" : `${approx}${(100 * acc.accuracy).toFixed(2)}%`}`
-      + (acc.exact ? "" : " (interpolated)"));
+      + (acc.exact ? "" : " (interpolated)")
+      + (lat ? `, latency ${lat.measured ? "" : "≈ "}${ms(lat.ms)}${lat.measured ? " (measured)" : " (estimated)"}` : ""));
     this.moveHistogram(t);
-    this.moveCurve(fr, acc);
+    this.moveCurve(r, acc, lat);
     this.moveBars(r.widths);
     if (since !== undefined) {
       const now = performance.now();
@@ -351,49 +429,105 @@ class Control {
       + "threshold (dashed)");
   }
 
-  // -- accuracy vs FLOPs, with this threshold's marker ------------------------------------------------------
+  // -- accuracy vs FLOPs, parameters or latency, with this threshold's marker and the fine-tuned commits -------
   drawCurve() {
-    const svg = this.svg.curve, c = this.curve;
+    const svg = this.svg.curve, ax = this.axis;
     svg.replaceChildren();
+    this.root.dataset.axis = ax;
     const W = 480, H = 200, L = 40, R = 10, T = 10, B = 22;
     const baseAcc = this.payload.base_accuracy;
     const b = document.createElement("b");
-    b.textContent = "Accuracy vs FLOPs";
+    b.textContent = `Accuracy vs ${AXES[ax]}`;
+    this.curveNow = document.createTextNode("");
     this.curveTitle.replaceChildren(b, document.createTextNode(" · ◆ this threshold (hollow: interpolated)"
-      + (baseAcc === null || baseAcc === undefined ? "" : `; dotted: unpruned (${(100 * baseAcc).toFixed(1)}%)`)));
-    const accs = c.map((q) => q.accuracy);
+      + (baseAcc === null || baseAcc === undefined ? "" : `; dotted: unpruned (${(100 * baseAcc).toFixed(1)}%)`)),
+    this.curveNow);
+    // in the curve's own order (descending FLOPs): measured latency need not fall with every plan
+    const c = this.curve.map((q) => ({ ...q, x: this.xOf(q) }));
+    this.curveXs = c.map((q) => q.x);
+    const rec = this.recovered.filter((q) => q[ax] !== null && q[ax] !== undefined && q.after !== null);
+    const accs = [...c.map((q) => q.accuracy), ...rec.flatMap((q) => [q.after, q.before])]
+      .filter((v) => v !== null && v !== undefined);
     let a0 = Math.min(...accs), a1 = Math.max(...accs);
     if (!isFinite(a0)) { a0 = 0; a1 = 1; }
     const pad = Math.max((a1 - a0) * 0.08, 0.005);
     a0 -= pad; a1 += pad;
-    this.cx = (share) => L + (Math.min(Math.max(share, 0), 1.02) / 1.02) * (W - L - R);
+    let x1 = 1.02;
+    if (ax === "latency") {
+      x1 = 1.05 * Math.max(...c.map((q) => q.x), ...rec.map((q) => q.latency), ...this.latency.series.map((n) => n[1]), 1e-6);
+    }
+    this.cx = (v) => L + (Math.min(Math.max(v, 0), x1) / x1) * (W - L - R);
     this.cy = (acc) => T + (1 - (acc - a0) / (a1 - a0)) * (H - T - B);
     el(svg, "line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B });
     el(svg, "line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B });
-    for (const v of [0, 0.5, 1]) el(svg, "text", { x: this.cx(v), y: H - 6, "text-anchor": "middle" }, `${100 * v}%`);
+    const ticks = ax === "latency" ? [0, x1 / 2.1, x1 / 1.05] : [0, 0.5, 1];
+    for (const v of ticks) {
+      el(svg, "text", { x: this.cx(v), y: H - 6, "text-anchor": "middle" }, ax === "latency" ? ms(v) : `${100 * v}%`);
+    }
     for (const v of [a0 + pad, a1 - pad]) {
       el(svg, "text", { x: L - 4, y: this.cy(v) + 3, "text-anchor": "end" }, `${(100 * v).toFixed(1)}%`);
     }
     if (baseAcc !== null && baseAcc !== undefined) {
       el(svg, "line", { class: "base", x1: L, x2: W - R, y1: this.cy(baseAcc), y2: this.cy(baseAcc) });
     }
-    const flops0 = this.base.flops || 1;
     if (c.length) {
-      el(svg, "polyline", { class: "cline",
-        points: c.map((q) => `${this.cx(q.flops / flops0)},${this.cy(q.accuracy)}`).join(" ") });
-      for (const q of c) el(svg, "circle", { class: "cdot", cx: this.cx(q.flops / flops0), cy: this.cy(q.accuracy), r: 2.5 });
+      // on the latency axis the dots are the timed models; the dashed line between them is the estimate
+      el(svg, "polyline", { class: ax === "latency" ? "cline est" : "cline",
+        points: c.map((q) => `${this.cx(q.x)},${this.cy(q.accuracy)}`).join(" ") });
+      for (const q of c) {
+        const dot = el(svg, "circle", { class: "cdot", cx: this.cx(q.x), cy: this.cy(q.accuracy), r: 2.5 });
+        if (ax === "latency" && !this.timed.has(q.sig)) dot.setAttribute("class", "cdot est");
+      }
     } else {
       el(svg, "text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no evaluated points yet");
     }
+    for (const q of rec) { // a fine-tuned commit: a thin line from its one-shot accuracy up to where fine-tuning took it
+      const x = this.cx(q[ax]), g = el(svg, "g", { class: "recovered" });
+      el(g, "title", {}, `${q.prune_id}: val accuracy ${q.before === null ? "–" : `${(100 * q.before).toFixed(2)}%`} `
+        + `after the cut, ${(100 * q.after).toFixed(2)}% after fine-tuning (${q.epochs} epoch${q.epochs === 1 ? "" : "s"}`
+        + `${q.steps > 1 ? `, ${q.steps} cuts` : ""}${q.distill ? ", distilled" : ""})`);
+      if (q.before !== null && q.before !== undefined) {
+        el(g, "line", { class: "ftline", x1: x, x2: x, y1: this.cy(q.before), y2: this.cy(q.after) });
+        el(g, "circle", { class: "ftbefore", cx: x, cy: this.cy(q.before), r: 2.5 });
+      }
+      el(g, "path", { class: "ft", d: "M0,-6 L5.5,4 L-5.5,4 Z", transform: `translate(${x},${this.cy(q.after)})` });
+    }
     this.marker = el(svg, "path", { class: "marker", d: "M0,-7 L7,0 L0,7 L-7,0 Z" });
-    svg.setAttribute("aria-label", "accuracy against FLOPs of the evaluated thresholds");
+    svg.setAttribute("aria-label", `accuracy against ${AXES[ax]} of the evaluated thresholds`
+      + (rec.length ? `, and ${rec.length} fine-tuned commit${rec.length === 1 ? "" : "s"}` : ""));
+    const legend = [["sym-dot", "●", ax === "latency" ? "timed and evaluated cut (before fine-tuning)"
+      : "evaluated cut (before fine-tuning)"]];
+    if (rec.length) legend.push(["sym-ft", "▲", "after fine-tuning"]);
+    legend.push(["sym-thr", "◆", "this threshold"]);
+    this.curveLegend.replaceChildren(...legend.map(([cls, sym, text]) => {
+      const span = document.createElement("span");
+      const mark = document.createElement("span");
+      mark.className = cls;
+      mark.textContent = sym;
+      span.append(mark, ` ${text}`);
+      return span;
+    }));
+    let note = "";
+    if (ax === "latency") {
+      const L = this.latency, e = L.error || {};
+      note = `Latency on ${L.backend}, batch ${L.batch}: measured for ${this.timed.size} models; between them `
+        + "estimated along FLOPs (dashed), "
+        + (e.points ? `median error ${pct(e.median_rel)}, largest ${pct(e.max_rel)} (each timed model left out in turn).`
+          : "too few timed models to state the estimate's error.");
+    } else if (ax === "params") {
+      note = "Parameters exact at every threshold.";
+    }
+    setText(this.curveNote, note);
   }
 
-  moveCurve(share, acc) {
+  moveCurve(r, acc, lat) {
     const visible = acc.accuracy !== null;
     this.marker.style.display = visible ? "" : "none";
+    this.currentX = this.xOf(r);
+    setText(this.curveNow, this.axis === "latency" && lat
+      ? ` · here ${lat.measured ? "" : "≈ "}${ms(lat.ms)} (${lat.measured ? "measured" : "estimated"})` : "");
     if (!visible) return;
-    this.marker.setAttribute("transform", `translate(${this.cx(share)},${this.cy(acc.accuracy)})`);
+    this.marker.setAttribute("transform", `translate(${this.cx(this.currentX)},${this.cy(acc.accuracy)})`);
     this.marker.classList.toggle("interp", !acc.exact);
   }
 
@@ -443,6 +577,10 @@ class Control {
       compute: (t) => { const r = this.model.compute(Number(t)); return { flops: r.flops, macs: r.macs, params: r.params, widths: r.widths, kept: r.kept, clamped: r.clamped }; },
       positions: () => this.model.thresholds.length,
       threshold: () => String(this.threshold()),
+      axis: () => this.axis,
+      x: () => this.currentX, // the marker's x on the current axis (a share, or ms)
+      curveXs: () => this.curveXs,
+      latency: (t) => (this.latency ? this.latencyAt(this.model.compute(Number(t))) : null),
       timings: this.timings,
     };
   }

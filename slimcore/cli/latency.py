@@ -6,6 +6,7 @@ import sys
 
 
 def register(sub) -> None:
+    from slimcore.cli.rules import add_rule_flags
     from slimcore.cli.training import add_runs_dir
     from slimcore.pruning.timing import BACKENDS
 
@@ -22,6 +23,7 @@ def register(sub) -> None:
                    help=f"repeatable: {', '.join(BACKENDS.names())} (default torch-cpu and onnxruntime)")
     p.add_argument("--batch", type=int, default=32, help="the second batch size timed (default 32)")
     p.add_argument("--repeats", type=int, default=20, help="timed passes per model (default 20)")
+    add_rule_flags(p)
     p.add_argument("--recompute", action="store_true", help="time again even if timings are stored")
     p.add_argument("--detach", action="store_true", help="run as a background job and return at once")
     p.add_argument("--json", action="store_true")
@@ -33,13 +35,14 @@ def cmd_latency(args: argparse.Namespace) -> int:
     from slimcore import jobs
     from slimcore.cli.main import print_json
     from slimcore.cli.pruning import _progress, _started
+    from slimcore.cli.rules import rules_from_args
     from slimcore.cli.training import open_store
     from slimcore.errors import StoreError
     from slimcore.pruning.latency_curve import LatencySettings, stored_latency
 
     settings = LatencySettings(ranking=args.ranking, points=args.points, min_channels=args.min_channels,
                                backends=tuple(args.backend or ("torch-cpu", "onnxruntime")), batch=args.batch,
-                               repeats=args.repeats)
+                               repeats=args.repeats, rules=rules_from_args(args))
     store = open_store(args)
     result = None if args.recompute or args.detach else stored_latency(store, args.run_id, settings)
     if result is None:
@@ -80,7 +83,10 @@ def latency_threshold(args: argparse.Namespace) -> dict:
         raise ConfigError("give one of --threshold, --flops-ratio or --latency-ms.")
     if args.latency_batch < 1:
         raise ConfigError(f"--latency-batch must be at least 1, got {args.latency_batch}.")
-    timings = any_stored_latency(open_store(args), args.run_id, args.ranking, None, args.min_channels)
+    from slimcore.cli.rules import rules_from_args
+
+    timings = any_stored_latency(open_store(args), args.run_id, args.ranking, None, args.min_channels,
+                                 rules_from_args(args))
     if timings is None or args.backend not in timings["backends"]:
         raise StoreError(f"run {args.run_id} has no timings on {args.backend} for the {args.ranking} ranking; time its "
                          f"curve first: slimcore latency {args.run_id} --ranking {args.ranking} --backend {args.backend}"

@@ -222,7 +222,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from slimcore.pruning.latency_curve import any_stored_latency, with_latency
 
     curve = with_latency({k: v for k, v in curve.items() if k != "channel_scores"},
-                         any_stored_latency(store, args.run_id, args.ranking, args.points, args.min_channels))
+                         any_stored_latency(store, args.run_id, args.ranking, args.points, args.min_channels,
+                                            rules))
     if args.json:
         print_json(curve)
         return 0

@@ -8,15 +8,19 @@ from slimcore.store.runs import RunStore
 
 @JOBS.register("latency")
 class LatencyJob(JobKind):
-    """Latency of every curve point's committed model (median of repeats after warm-up), per backend and batch."""
+    """Latency of every curve point's committed model (median of repeats after warm-up), per backend and batch; the
+    curve's per-layer rules cut each point as commit would."""
 
     name = "latency"
     settings_type = LatencySettings
 
     def check(self, store: RunStore, parent: str | None, settings: LatencySettings) -> None:
-        from slimcore.pruning.trained import check_prunable
+        from slimcore.pruning.math.rules import limits_for
+        from slimcore.pruning.trained import check_prunable, load_trained
 
         check_prunable(store, parent)
+        if not settings.rules.empty:  # an unknown layer name is refused before the job is recorded
+            limits_for(settings.rules, load_trained(store, parent).structure.groups)
 
     def label(self, settings: LatencySettings, parent: dict | None) -> str:
         from slimcore.models.external import short_name

@@ -204,6 +204,7 @@ class PayloadPreview:
         self.thresholds = decode_f64(payload["thresholds"])
         self._kept = keep_counts(self.scores, self.thresholds, payload["min_channels"], self.limits).sum(axis=1)
         self._flops: np.ndarray | None = None
+        self._params: np.ndarray | None = None
         self._evaluated: dict[tuple, dict] | None = None
 
     def numbers_at(self, threshold: float) -> dict:
@@ -223,12 +224,24 @@ class PayloadPreview:
         kept = sum(self.numbers_at(threshold)["keeps"])
         return int(np.clip(np.searchsorted(-self._kept, -kept, side="left"), 0, len(self.thresholds) - 1))
 
+    def _shares(self) -> None:
+        numbers = [self.numbers_at(t) for t in self.thresholds]
+        macs = np.array([n["macs"] for n in numbers], dtype=np.float64)
+        params = np.array([n["params"] for n in numbers], dtype=np.float64)
+        self._flops = macs / macs[0] if macs[0] else np.ones_like(macs)
+        self._params = params / params[0] if params[0] else np.ones_like(params)
+
     def flops_shares(self) -> np.ndarray:
         """FLOPs of every position as a share of the unpruned model's (computed once)."""
         if self._flops is None:
-            macs = np.array([self.numbers_at(t)["macs"] for t in self.thresholds], dtype=np.float64)
-            self._flops = macs / macs[0] if macs[0] else np.ones_like(macs)
+            self._shares()
         return self._flops
+
+    def params_shares(self) -> np.ndarray:
+        """Parameters of every position as a share of the unpruned model's: the curve's x on the parameters axis."""
+        if self._flops is None:
+            self._shares()
+        return self._params
 
     def nearest_flops_position(self, flops_share: float) -> int:
         """The position whose FLOPs share is nearest `flops_share` (the larger model on a tie)."""
@@ -246,3 +259,20 @@ class PayloadPreview:
                     found.setdefault(self.numbers_at(float(t))["keeps"], {"accuracy": accuracy, "output_change": change})
             self._evaluated = found
         return self._evaluated.get(self.numbers_at(threshold)["keeps"])
+
+
+def latency_at_positions(preview: PayloadPreview, timings: Mapping, backend: str, key: str = "batch1") -> np.ndarray:
+    """Milliseconds of every slider position: measured where a timed model cuts that plan (the first timing of it),
+    else estimated along FLOPs between the timed ones (`estimate_latency`): what the browser's latency axis shows."""
+    from slimcore.pruning.latency_curve import estimate_latencies
+
+    ms = estimate_latencies(timings, preview.flops_shares(), backend, key)
+    seen: set[int] = set()
+    for row in [timings["base"], *timings["points"]]:
+        if backend not in row["latency_ms"]:
+            continue
+        pos = 0 if row["threshold"] is None else preview.position_of(float(row["threshold"]))
+        if pos not in seen:
+            seen.add(pos)
+            ms[pos] = row["latency_ms"][backend][key]
+    return ms

@@ -1,17 +1,21 @@
 """Latency as a measured axis: every point of a stored trade-off curve built as the model commit would build and
-timed on each backend, at batch 1 and a chosen batch; stored with the curve. Between timed points an estimate
-interpolates along FLOPs, and its error is measured by leaving each timed point out in turn."""
+timed on each backend, at batch 1 and a chosen batch; stored with the curve (a curve under per-layer rules is
+another curve, with timings of its own). Between timed points an estimate interpolates along FLOPs, and its error
+is measured by leaving each timed point out in turn."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from slimcore.errors import ConfigError, Stopped, StoreError
+from slimcore.pruning.math.rules import LayerRules, limits_for
 from slimcore.store.files import read_json, write_json
 from slimcore.store.runs import RunStore
 
@@ -21,7 +25,8 @@ LATENCY_FORMAT = 1
 
 @dataclass(frozen=True)
 class LatencySettings:
-    """What to time: the curve (ranking, points, min widths), the backends, the second batch size, the repeats."""
+    """What to time: the curve (ranking, points, min widths, per-layer rules), the backends, the second batch size,
+    the repeats."""
 
     ranking: str = "bn"
     points: int = 50
@@ -29,6 +34,7 @@ class LatencySettings:
     backends: tuple[str, ...] = ("torch-cpu", "onnxruntime")
     batch: int = 32
     repeats: int = 20
+    rules: LayerRules = field(default_factory=LayerRules)  # the curve's: timed as commit cuts under them
 
     def __post_init__(self) -> None:
         from slimcore.pruning.math.rankings import RANKINGS
@@ -36,13 +42,19 @@ class LatencySettings:
 
         RANKINGS.get(self.ranking)
         object.__setattr__(self, "backends", check_backends(self.backends))
+        rules = LayerRules.from_dict(self.rules) if isinstance(self.rules, dict) else self.rules
+        if not isinstance(rules, LayerRules):
+            raise ConfigError(f"rules must be per-layer rules (locked, max_removed, min_width, round_to), got "
+                              f"{self.rules!r}.")
+        object.__setattr__(self, "rules", rules)
         for name, low in (("points", 1), ("min_channels", 1), ("batch", 1), ("repeats", 3)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name} must be a whole number ≥ {low}, got {value!r}.")
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "backends": list(self.backends)}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**values, "backends": list(self.backends), "rules": self.rules.to_dict()}
 
     @classmethod
     def from_dict(cls, values: dict) -> "LatencySettings":
@@ -53,16 +65,27 @@ class LatencySettings:
         return tuple(dict.fromkeys(("batch1", f"batch{self.batch}")))
 
 
+def _rules_suffix(rules: LayerRules | None) -> str:
+    """"" without rules, else "-r" and a digest of them (as the curve's artifact is named)."""
+    if rules is None or rules.empty:
+        return ""
+    return "-r" + hashlib.sha1(json.dumps(rules.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+
+
 def artifact_name(settings: LatencySettings) -> str:
-    return f"latency-{settings.ranking}-{settings.points}-{settings.min_channels}"
+    return f"latency-{settings.ranking}-{settings.points}-{settings.min_channels}{_rules_suffix(settings.rules)}"
 
 
 def _key(store: RunStore, run_id: str, settings: LatencySettings) -> dict:
     from slimcore.pruning.curve import curve_key
     from slimcore.pruning.settings import CurveSettings
 
-    curve = CurveSettings(ranking=settings.ranking, points=settings.points, min_channels=settings.min_channels)
-    return {"format": LATENCY_FORMAT, "curve": curve_key(store, run_id, curve), **settings.to_dict()}
+    curve = CurveSettings(ranking=settings.ranking, points=settings.points, min_channels=settings.min_channels,
+                          rules=settings.rules)
+    values = settings.to_dict()
+    if settings.rules.empty:  # the key timings stored before rules existed have
+        values.pop("rules")
+    return {"format": LATENCY_FORMAT, "curve": curve_key(store, run_id, curve), **values}
 
 
 def stored_latency(store: RunStore, run_id: str, settings: LatencySettings) -> dict | None:
@@ -74,13 +97,15 @@ def stored_latency(store: RunStore, run_id: str, settings: LatencySettings) -> d
     return read_json(art["path"])
 
 
-def any_stored_latency(store: RunStore, run_id: str, ranking: str, points: int | None, min_channels: int
-                       ) -> dict | None:
-    """The newest stored timings of this curve (of any point count when `points` is None), whatever backends they
-    used: what `preview` shows and `prune --latency-ms` chooses from."""
+def any_stored_latency(store: RunStore, run_id: str, ranking: str, points: int | None, min_channels: int,
+                       rules: LayerRules | None = None) -> dict | None:
+    """The newest stored timings of this curve (of any point count when `points` is None) under these per-layer
+    rules, whatever backends they used: what `preview` and the Prune page show and `prune --latency-ms` chooses
+    from."""
+    count = r"\d+" if points is None else str(int(points))
+    wanted = re.compile(f"latency-{re.escape(ranking)}-{count}-{int(min_channels)}{re.escape(_rules_suffix(rules))}")
     for art in sorted(store.artifacts(run_id, kind="latency"), key=lambda a: a.get("created") or 0, reverse=True):
-        name = art["name"].split("-")
-        if len(name) == 4 and name[1] == ranking and name[3] == str(min_channels) and points in (None, int(name[2])):
+        if wanted.fullmatch(art["name"]):
             found = read_json(art["path"])
             if found is not None:
                 return found
@@ -103,17 +128,18 @@ def time_curve(store: RunStore, run_id: str, settings: LatencySettings, progress
 
     stop = should_stop or (lambda: False)
     curve = get_curve(store, run_id, settings.ranking, settings.points, progress, min_channels=settings.min_channels,
-                      should_stop=should_stop)
+                      should_stop=should_stop, rules=settings.rules)
     trained = load_trained(store, run_id)
     scores, _ = ranking_scores(store, trained, settings.ranking)
     structure = trained.structure
+    limits = limits_for(settings.rules, structure.groups)  # each point cut as the curve (and commit) cut it
     started = time.perf_counter()
     targets = [None, *curve["points"]]
     out = []
     for i, point in enumerate(targets):
         if stop():
             raise Stopped(f"stopped after timing {i} of {len(targets)} models; nothing was stored.")
-        plan = structure.empty_plan() if point is None else select(scores, point["threshold"], settings.min_channels).plan
+        plan = structure.empty_plan() if point is None else select(scores, point["threshold"], settings.min_channels, limits).plan
         model = pruned_model(trained.model, structure, plan, trained.compensation)
         timed = {"threshold": None if point is None else point["threshold"],
                  "flops_ratio": 1.0 if point is None else point["flops_ratio"], "latency_ms": {}, "spread_ms": {}}
@@ -190,3 +216,42 @@ def point_for_latency(timings: dict, target_ms: float, backend: str, key: str = 
         raise StoreError(f"no timed model runs in {target_ms:g} ms on {backend} ({key}); the fastest takes "
                          f"{best:.3g} ms. Raise --latency-ms, or lower --min-channels.")
     return max(fast, key=lambda r: (r["flops_ratio"], -(r["threshold"] or 0.0)))
+
+
+def current_latency(store: RunStore, run_id: str, ranking: str, points: int, min_channels: int,
+                    rules: LayerRules | None = None) -> dict | None:
+    """The newest timings taken on the run's current curve of these settings (whatever backends, batch and repeats
+    they used), or None: what the Prune page draws its latency axis from."""
+    from slimcore.pruning.curve import curve_key
+    from slimcore.pruning.settings import CurveSettings
+
+    rules = rules or LayerRules()
+    name = f"latency-{ranking}-{int(points)}-{int(min_channels)}{_rules_suffix(rules)}"
+    art = store.artifact(run_id, name)
+    now = curve_key(store, run_id, CurveSettings(ranking=ranking, points=points, min_channels=min_channels, rules=rules))
+    if art is None or json.dumps((art["meta"].get("key") or {}).get("curve"), sort_keys=True) != json.dumps(
+            now, sort_keys=True):
+        return None
+    return read_json(art["path"])
+
+
+def latency_series(timings: dict, backend: str, key: str = "batch1") -> list[list[float]]:
+    """[[FLOPs share, ms], ...] ascending in FLOPs: the nodes `estimate_latency` interpolates between."""
+    x, y = _series(timings, backend, key)
+    return [[float(a), float(b)] for a, b in zip(x, y)]
+
+
+def estimate_latencies(timings: dict, flops_ratios, backend: str, key: str = "batch1") -> np.ndarray:
+    """`estimate_latency` at many FLOPs shares at once."""
+    x, y = _series(timings, backend, key)
+    return np.interp(np.asarray(flops_ratios, dtype=np.float64), x, y)
+
+
+def position_at_or_below(latencies, target_ms: float) -> tuple[int, bool]:
+    """(the position whose latency is the largest at or below `target_ms`, the larger model on a tie; True), or
+    (the fastest position, False) when none is that fast."""
+    ms = np.asarray(latencies, dtype=np.float64)
+    fast = np.flatnonzero(ms <= float(target_ms))
+    if not fast.size:
+        return int(np.argmin(ms)), False
+    return int(fast[np.argmax(ms[fast])]), True
