@@ -6,18 +6,20 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_support.prune_path import recovery_text, show_path
 from slimcore.pruning.results import commit_matches
 from slimcore.pruning.settings import PruneSettings
 
 
 def settings_text(config: dict) -> str:
-    """'ranking bn · threshold 0.0123 · fine-tune 3 epoch(s) at lr 0.01' of a prune run's recorded settings."""
+    """'ranking bn · threshold 0.0123 · fine-tune 3 epoch(s) at lr 0.01 (cosine)' of a prune run's recorded
+    settings, with its cuts and distillation when it had them."""
     threshold, share = config.get("threshold"), config.get("flops_ratio")
     cut = f"threshold {float(threshold):.4g}" if threshold is not None else (
-        f"FLOPs share {float(share):.0%}" if share is not None else "no cut recorded")
-    ft = config.get("finetune") or {}
-    return (f"ranking {config.get('ranking', '?')} · {cut} · fine-tune {ft.get('epochs', 0)} epoch(s) at lr "
-            f"{float(ft.get('lr', 0)):g}")
+        f"FLOPs share {float(share):.1%}" if share is not None else "no cut recorded")
+    steps = int(config.get("steps") or 1)
+    recovery = recovery_text(config.get("finetune") or {}, steps)
+    return f"ranking {config.get('ranking', '?')} · {cut} · fine-tune {recovery}"
 
 
 def show_commit(prune_run: dict, report: dict, wanted: PruneSettings | None, last_job: dict | None) -> None:
@@ -42,11 +44,20 @@ def show_commit(prune_run: dict, report: dict, wanted: PruneSettings | None, las
 def commit_card(prune_run: dict, report: dict) -> None:
     """Heading, test accuracy, FLOPs, parameters, CPU latency and the downloads of one commit."""
     before, after = report.get("base") or {}, report
-    threshold = report.get("threshold")
-    st.markdown(f"**Pruned model** `{report['run_id']}` · ranking {report['ranking']} · threshold "
-                f"{'–' if threshold is None else f'{float(threshold):.4g}'}"
+    steps, ft = report.get("steps") or [], report.get("finetune") or {}
+    cuts = f"{len(steps)} cut{'s' if len(steps) > 1 else ''}"
+    if steps:
+        cut = (f"{cuts} toward {float(report['target_flops_ratio']):.1%} of the FLOPs"
+               if report.get("target_flops_ratio") is not None else cuts)
+    else:
+        threshold = report.get("threshold")
+        cut = f"threshold {'–' if threshold is None else f'{float(threshold):.4g}'}"
+    epochs = report.get("finetune_epochs_done", ft.get("epochs_done", ft.get("epochs", 0)))
+    st.markdown(f"**Pruned model** `{report['run_id']}` · ranking {report['ranking']} · {cut}"
                 f"{' (clamped to the minimum width)' if report.get('clamped') else ''} · fine-tuned "
-                f"{report['finetune'].get('epochs_done', report['finetune']['epochs'])} epoch(s)")
+                f"{epochs} epoch(s){' in all' if steps else ''}")
+    if ft.get("epochs"):
+        st.caption(f"Recovered by fine-tuning: {recovery_text(ft, len(steps) or 1)}.")
     if prune_run["status"] == "stopped":
         st.caption(f"Stopped: {prune_run['message']}")
     if (report.get("compensation") or {}).get("input_size_locked"):
@@ -64,6 +75,9 @@ def commit_card(prune_run: dict, report: dict) -> None:
     if lat:
         c[3].metric("CPU latency, batch 1", f"{lat['pruned_ms']:.2f} ms",
                     f"×{lat['speedup']:.2f} vs {lat['original_ms']:.2f} ms", delta_color="off", delta_arrow="off")
+    if steps:
+        with st.expander(f"The path: {cuts}, each fine-tuned before the next is ranked", expanded=True):
+            show_path(steps, key=f"p:path:{report['run_id']}", base_accuracy=before.get("val_accuracy"))
     files = report.get("files") or {}
     d1, d2, _ = st.columns([1, 1, 3])
     onnx_path, pt_path = Path(files.get("onnx", "")), Path(files.get("model_pt", ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slimcore import jobs
 from slimcore.models.external import short_name
+from slimcore.pruning.settings import FineTuneSettings
 from slimcore.training.health import assess
 
 
@@ -39,6 +40,22 @@ def _cut(cfg: dict) -> str:
     return ""
 
 
+def recovery_columns(cfg: dict) -> dict:
+    """How a commit recovers accuracy after the cut: its cuts, fine-tuning epochs (after each cut) and whether
+    (with which T and W) it distils from the unpruned model."""
+    finetune = cfg.get("finetune") or {}
+    t = float(finetune.get("distill_temperature", FineTuneSettings.distill_temperature))
+    w = float(finetune.get("distill_weight", FineTuneSettings.distill_weight))
+    return {"cuts": int(cfg.get("steps") or 1), "fine-tune epochs": finetune.get("epochs"),
+            "distilled": f"T {t:g} · W {w:g}" if finetune.get("distill") else "no"}
+
+
+def iterative_commits(runs: list[dict]) -> list[dict]:
+    """The commits (newest first) that cut in several steps and have recorded at least one of them."""
+    return [r for r in runs if r["kind"] == "prune" and int(r["config"].get("steps") or 1) > 1
+            and r["summary"].get("steps")]
+
+
 def job_rows(runs: list[dict], commits: bool) -> list[dict]:
     """Rows of the jobs that work on a run: the commits (prune: what they cut and gave) when `commits`, else the
     searches and curves (ranking, what they computed)."""
@@ -55,9 +72,8 @@ def job_rows(runs: list[dict], commits: bool) -> list[dict]:
                "on run": legend_label(parent) if parent else r["parent"],
                "ranking": cfg.get("ranking", "legr" if r["kind"] == "search" else ""), "cut": _cut(cfg)}
         if commits:
-            finetune = cfg.get("finetune") or {}
             row.update({"FLOPs": s.get("flops_ratio"), "test accuracy": s.get("test_accuracy"),
-                        "fine-tune epochs": finetune.get("epochs")})
+                        **recovery_columns(cfg)})
         row["message"] = r["progress_message"] if jobs.is_active(r) else r["message"]
         rows.append(row)
     return rows

@@ -219,36 +219,14 @@ with st.expander("Channel groups: which layers are cut together, and where a rem
 
 # -- commit: a prune job ------------------------------------------------------------------------------------
 st.subheader("Commit")
-st.caption("Cuts the channels for real, optionally fine-tunes, measures test accuracy and CPU latency, and exports "
-           "model.pt and model.onnx: a job (a run of kind `prune`), which goes on if you leave or reload this page.")
+st.caption("Cuts the channels for real, optionally fine-tunes (distilling from the unpruned model, in one cut or "
+           "several), measures test accuracy and CPU latency, and exports model.pt and model.onnx: a job (a run of "
+           "kind `prune`), which goes on if you leave or reload this page.")
 prune_job = jobs.latest(store, "prune", run_id)
 busy = bool(prune_job and jobs.is_active(prune_job))
-f1, f2, f3 = st.columns([1, 1, 2], vertical_alignment="bottom")
-seed("p:ft_epochs", 0)
-ft_epochs = f1.number_input("fine-tune epochs", min_value=0, max_value=1000, step=1, key="p:ft_epochs")
-keep("p:ft_epochs")
-seed("p:ft_lr", FineTuneSettings().lr)
-ft_lr = f2.number_input("fine-tune lr", min_value=0.0, format="%g", step=0.005, key="p:ft_lr")
-keep("p:ft_lr")
-try:  # the commit these settings ask for; a bad fine-tune value is reported when Commit is pressed
-    wanted, wanted_error = PruneSettings(ranking=ranking, threshold=float(point["threshold"]),
-                                         finetune=FineTuneSettings(epochs=int(ft_epochs), lr=float(ft_lr))), None
-except SlimcoreError as e:
-    wanted, wanted_error = None, e
-if f3.button("Commit: build the pruned model", type="primary", key="p:commit", disabled=busy,
-             help="a commit is running: stop it first, or wait" if busy else None):
-    try:
-        if wanted_error is not None:
-            raise wanted_error
-        jobs.start(store, "prune", wanted, parent=run_id)
-    except SlimcoreError as e:
-        show_error(e, "commit the pruning")
-    else:
-        st.rerun()
-
+wanted = commit_form(store, run_id, ranking, point, control.min_channels, control.rules, busy)
 if busy:
-    follow_job(prune_job["id"], "Pruning, fine-tuning and exporting",
-               stop_help="fine-tuning keeps its last whole epoch; the model is then measured and exported")
+    follow_commit(prune_job)
 elif prune_job and prune_job["status"] in ("failed", "interrupted", "diverged"):
     st.error(f"The last commit ({prune_job['id']}) {prune_job['status']}: {prune_job['message']}")
 

@@ -7,10 +7,12 @@ from app_support.errors import user_errors
 from app_support.jobs import progress_text
 from app_support.layout import page_setup
 from app_support.runs import legend_label
-from app_support.runs_table import job_rows, model_rows
+from app_support.prune_path import recovery_text, show_path
+from app_support.runs_table import iterative_commits, job_rows, model_rows
 from app_support.store import get_store
 from app_support.upload import upload_evaluator
 from slimcore import jobs
+from slimcore.pruning.committing import prune_report
 from slimcore.pruning.results import cached_curves
 from slimcore.pruning.settings import CurveSettings
 from slimcore.viz import gamma_overlay, tradeoff_overlay
@@ -20,6 +22,7 @@ store = get_store()
 st.title("Runs")
 
 PERCENT = st.column_config.NumberColumn(format="percent", width="small")
+MAX_PATHS = 10  # the newest iterative commits whose path is shown
 DONE = st.column_config.ProgressColumn(format="percent", width="small", min_value=0.0, max_value=1.0,
                                        help="progress of the run's job")
 
@@ -55,11 +58,24 @@ else:
     commits, other_jobs = job_rows(runs, commits=True), job_rows(runs, commits=False)
     if commits:
         st.subheader("Commits")
-        table(commits, ["done", "FLOPs", "test accuracy", "fine-tune epochs"], {
+        table(commits, ["done", "FLOPs", "test accuracy", "cuts", "fine-tune epochs"], {
             "FLOPs": st.column_config.NumberColumn(format="percent", width="small", help="share of the unpruned FLOPs"),
             "test accuracy": PERCENT, "cut": st.column_config.TextColumn(width="medium", help="the threshold or target"),
-            "fine-tune epochs": st.column_config.NumberColumn(width="small"),
+            "cuts": st.column_config.NumberColumn(width="small", help="1: one cut; K: K cuts toward the FLOPs target, "
+                                                                      "each fine-tuned before the next is ranked"),
+            "fine-tune epochs": st.column_config.NumberColumn(width="small", help="after each cut"),
+            "distilled": st.column_config.TextColumn(width="small", help="fine-tuned as a student of the unpruned "
+                                                                         "model, with temperature T and weight W"),
         })
+        for r in iterative_commits(runs)[:MAX_PATHS]:
+            done, parent = r["summary"]["steps"], by_id.get(r["parent"])
+            report = prune_report(store, r["id"]) if not jobs.is_active(r) else None
+            with st.expander(f"Path of `{r['id']}` on {legend_label(parent) if parent else r['parent']}: "
+                             f"{len(done)} of {r['config']['steps']} cuts · {r['status']}"):
+                finetune = r["config"].get("finetune") or {}
+                st.caption(f"Fine-tuning: {recovery_text(finetune, r['config']['steps'])}.")
+                show_path(done, key=f"r:path:{r['id']}",
+                          base_accuracy=((report or {}).get("base") or {}).get("val_accuracy"))
     if other_jobs:
         st.subheader("Searches and curves")
         table(other_jobs, ["done"], {"cut": st.column_config.TextColumn(width="medium", help="what it computed")})
