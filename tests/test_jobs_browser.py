@@ -121,10 +121,13 @@ def test_a_legr_search_survives_leaving_the_page_then_the_curve_appears(studio, 
     wait_until(lambda: bar.count() and "LeGR search" in bar.first.inner_text(), 60, "the search's progress bar")
     wait_until(lambda: re.search(r"\(\d+/\d+\)", bar.first.inner_text()), 120, "a candidate count on the bar")
 
-    # the search ends, the curve's job starts on its own, and the slider over the learned ranking appears
+    # Stop keeps the best candidate so far: the search ends, the curve's job starts on its own, and the slider over
+    # the learned ranking appears
+    page.get_by_role("button", name="Stop").click()
     page.get_by_role("slider", name="threshold").wait_for(timeout=600_000)
     finished = jobs.view(store, search["id"])
-    assert finished["status"] == "finished", finished["message"]
+    assert finished["status"] == "stopped", finished["message"]
+    assert "the best candidate so far is stored" in finished["message"]
     curve = jobs.latest(store, "curve", run_id, where=lambda cfg: cfg["ranking"] == "legr")
     assert curve is not None and curve["status"] == "finished", curve
     assert "legr score of every channel" in main_text(page)

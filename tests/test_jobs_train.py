@@ -15,7 +15,7 @@ from conftest import wait_for_status
 @pytest.mark.slow
 def test_background_job_stop_and_resume(tiny_config, tmp_path):
     store = RunStore(tmp_path)
-    cfg = tiny_config.replace(epochs=30, snapshot_every=2)
+    cfg = tiny_config.replace(epochs=12, snapshot_every=2)
     run_id = jobs.start_training(cfg, store)
     run = store.get_run(run_id)
     assert run["pid"] and run["status"] in ("starting", "running")
