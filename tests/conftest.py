@@ -19,8 +19,8 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Files with slow cases first (in their own order): the two workers start on the long files and end on short
-    ones, instead of one worker finishing a browser file while the other waits."""
+    """Files with slow cases first. Under `make test` xdist then hands files out by their number of tests, most
+    first, and keeps this order among files with as many tests."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow_files)  # stable: a file's tests keep their order
 
