@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,32 @@ def stop_jobs(runs_dir: Path) -> None:
 
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+
+
+@contextmanager
+def serving(runs_dir: Path, log_path: Path):
+    """The app on store `runs_dir` for the `with` block (its base url); then its jobs and the server stopped."""
+    proc, url = start_server(runs_dir, log_path)
+    try:
+        yield url
+    finally:
+        stop_jobs(runs_dir)
+        stop_server(proc)
+
+
+@contextmanager
+def browser_tab(timeout_ms: float = 60_000, accept_downloads: bool = False):
+    """One page in a fresh chromium at the tests' viewport, `timeout_ms` its default wait."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        try:
+            page = browser.new_context(viewport=VIEWPORT, accept_downloads=accept_downloads).new_page()
+            page.set_default_timeout(timeout_ms)
+            yield page
+        finally:
+            browser.close()
 
 
 def open_page(page, url: str) -> None:

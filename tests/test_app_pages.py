@@ -10,6 +10,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import wait_for_job
+
 from slimcore.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -384,22 +386,6 @@ def test_prune_page_target_flops_moves_the_control_to_the_nearest_plan(trained):
     assert control_data(at)["selected"]["i"] == 0 and _flops_box(at).value == 100.0
 
 
-def _wait_for_job(at: AppTest, store, kind: str, parent: str, timeout: float = 240) -> dict:
-    """Reruns the page (AppTest does not tick fragments by itself) until the newest `kind` job on `parent` ends."""
-    import time
-
-    from slimcore import jobs
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job = jobs.latest(store, kind, parent)
-        if job is not None and not jobs.is_active(job):
-            at.run()
-            return job
-        time.sleep(0.5)
-    raise AssertionError(f"the {kind} job did not end: {jobs.latest(store, kind, parent)}")
-
-
 def test_prune_page_commit_runs_as_a_job_then_shows_the_result_card_and_downloads(trained):
     from slimcore import jobs
     from slimcore.store import RunStore
@@ -415,7 +401,7 @@ def test_prune_page_commit_runs_as_a_job_then_shows_the_result_card_and_download
     if jobs.is_active(job):  # the page follows it: a progress bar and a Stop button, the Commit button disabled
         assert at.get("progress") and at.button(key=f"stop:{job['id']}")
         assert at.button(key="p:commit").disabled
-    job = _wait_for_job(at, store, "prune", run_id)
+    job = wait_for_job(at, store, "prune", run_id, timeout=240)
     assert job["status"] == "finished", job["message"]
     assert not at.exception and not at.error, [e.value for e in at.error]
     labels = _labels(at.metric)
@@ -453,7 +439,7 @@ def test_prune_page_legr_search_runs_as_a_job_with_progress_and_stops(trained):
         assert at.get("progress") and at.button(key=f"stop:{search['id']}")
     finally:
         jobs.stop(store, search["id"])
-    search = _wait_for_job(at, store, "search", run_id, timeout=120)
+    search = wait_for_job(at, store, "search", run_id, timeout=120)
     assert search["status"] == "stopped", search["message"]
     assert not at.exception and not at.error
 

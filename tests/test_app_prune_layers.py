@@ -4,13 +4,13 @@ the target-latency box (once the curve is timed) moves to a plan at or below the
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import wait_for_job
 from threshold_support import control_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,21 +57,6 @@ def prune_page(run_id: str, **state) -> AppTest:
 def edits(rows: dict[int, dict]) -> dict:
     """The state a data editor holds after the user edited these cells."""
     return {"edited_rows": {str(i): cells for i, cells in rows.items()}, "added_rows": [], "deleted_rows": []}
-
-
-def wait_for_job(at: AppTest, store, kind: str, parent: str, timeout: float = 300) -> dict:
-    """Reruns the page (AppTest does not tick fragments) once the newest `kind` job on `parent` has ended."""
-    from slimcore import jobs
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job = jobs.latest(store, kind, parent)
-        if job is not None and not jobs.is_active(job):
-            at.run()
-            assert not at.exception, [e.message for e in at.exception]
-            return job
-        time.sleep(0.5)
-    raise AssertionError(f"the {kind} job did not end: {jobs.latest(store, kind, parent)}")
 
 
 def box(at: AppTest, label: str):

@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from browser_support import (VIEWPORT, launch_browser, open_page, require_chromium, start_server, stop_jobs,
-                             stop_server, wait_until)
+from browser_support import browser_tab, open_page, require_chromium, serving, wait_until
 from slimcore import jobs
 from slimcore.store import RunStore
 
@@ -33,22 +32,14 @@ def studio(tmp_path_factory):
         assert status == "finished", message
         get_curve(store, run_id, "bn")
         runs[dataset] = run_id
-    proc, url = start_server(tmp / "runs", tmp / "streamlit.log")
-    yield url, store, runs
-    stop_jobs(tmp / "runs")
-    stop_server(proc)
+    with serving(tmp / "runs", tmp / "streamlit.log") as url:
+        yield url, store, runs
 
 
 @pytest.fixture
 def tab(studio):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        page = browser.new_context(viewport=VIEWPORT, accept_downloads=True).new_page()
-        page.set_default_timeout(60_000)
+    with browser_tab(timeout_ms=60_000, accept_downloads=True) as page:
         yield page
-        browser.close()
 
 
 def main_text(page) -> str:

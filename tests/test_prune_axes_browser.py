@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from browser_support import VIEWPORT, launch_browser, open_page, require_chromium, start_server, stop_jobs, stop_server
+from browser_support import browser_tab, open_page, require_chromium, serving
 from conftest import train_l1_digits
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
@@ -31,22 +31,14 @@ def studio(tmp_path_factory):
     prune = jobs.create(store, "prune", PruneSettings(flops_ratio=0.4, finetune=FineTuneSettings(epochs=1),
                                                       latency_repeats=2), parent=run_id)
     assert jobs.run_here(store, prune, stop_flag={"requested": False})[0] == "finished"
-    proc, url = start_server(tmp / "runs", tmp / "streamlit.log")
-    yield url, store, run_id, tmp
-    stop_jobs(tmp / "runs")
-    stop_server(proc)
+    with serving(tmp / "runs", tmp / "streamlit.log") as url:
+        yield url, store, run_id, tmp
 
 
 @pytest.fixture
 def tab(studio):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        page = browser.new_context(viewport=VIEWPORT).new_page()
-        page.set_default_timeout(120_000)
+    with browser_tab(timeout_ms=120_000) as page:
         yield page
-        browser.close()
 
 
 def test_the_axis_radio_redraws_the_curve_with_parameters_then_latency_and_shows_the_fine_tuned_commit(studio, tab):
